@@ -1,0 +1,210 @@
+//! The CONNECT exchange of the session actor (emqttd_protocol's connect handling): checks,
+//! registration under the client id, takeover of a previous session, and CONNACK.
+
+use crate::mqtt::decode::DecodeError;
+use crate::mqtt::packet::{ConnAck, Connect, ConnectReturnCode, Packet};
+use crate::mqtt::topic::validate_name;
+use crate::session::actor::{ClientInfo, CloseReason, Phase, SessionActor};
+use crate::session::inbox::Inbox;
+use crate::session::registry::Registration;
+use crate::session::state::SessionState;
+use actix::prelude::*;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// Sent by a new connection to the actor that held its client id: hand the session over
+/// (`None` when it is clean, or `discard` says the new connection wants a clean one).
+#[derive(Message)]
+#[rtype(result = "Option<SessionState>")]
+pub struct Takeover {
+    pub discard: bool,
+}
+
+/// The broker is stopping: close the connection and end the actor.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Shutdown;
+
+/// Wakes the actor when its inbox has new deliveries.
+pub(crate) struct InboxWake;
+
+impl SessionActor {
+    pub(crate) fn on_connect(&mut self, connect: Connect, ctx: &mut Context<Self>) {
+        let mqtt = &self.core.config.mqtt;
+        let mut client_id = connect.client_id.clone();
+        if client_id.is_empty() {
+            if !connect.clean_session {
+                // MQTT-3.1.3-8: an empty client id needs clean session 1.
+                return self.refuse(
+                    ctx,
+                    ConnectReturnCode::IdentifierRejected,
+                    "empty client id with clean session 0",
+                );
+            }
+            client_id = format!("emqttd_{}_{}", self.core.started_at_millis(), self.conn_id).into();
+        }
+        if client_id.len() > mqtt.max_clientid_len {
+            return self.refuse(
+                ctx,
+                ConnectReturnCode::IdentifierRejected,
+                "client id longer than mqtt.max_clientid_len",
+            );
+        }
+        if !mqtt.allow_anonymous {
+            // No authentication provider is configured: nobody can be verified.
+            let code = if connect.username.is_some() {
+                ConnectReturnCode::BadUsernameOrPassword
+            } else {
+                ConnectReturnCode::NotAuthorized
+            };
+            return self.refuse(ctx, code, "anonymous clients are not allowed");
+        }
+        if let Some(will) = &connect.will {
+            if let Err(error) = validate_name(&will.topic) {
+                let why = format!("invalid will topic {:?}: {}", will.topic, error);
+                return self.close(ctx, CloseReason::Abnormal(why));
+            }
+        }
+        self.client = Some(ClientInfo {
+            client_id: client_id.clone(),
+            username: connect.username.clone(),
+            protocol: connect.protocol,
+            keep_alive: connect.keep_alive,
+            will: connect.will.clone(),
+        });
+        self.phase = Phase::Connecting;
+        let registration = Registration {
+            conn_id: self.conn_id,
+            addr: ctx.address(),
+        };
+        let previous = self.core.sessions.register(client_id, registration);
+        self.registered = true;
+        let clean = connect.clean_session;
+        match previous {
+            None => self.accept(ctx, None, clean),
+            Some(previous) => {
+                let handover = previous.addr.send(Takeover { discard: clean });
+                ctx.wait(handover.into_actor(self).map(move |result, act, ctx| {
+                    // A previous holder that died already has no session to give.
+                    act.accept(ctx, result.ok().flatten(), clean)
+                }));
+            }
+        }
+    }
+
+    fn refuse(&mut self, ctx: &mut Context<Self>, code: ConnectReturnCode, why: &str) {
+        self.send(Packet::ConnAck(ConnAck {
+            session_present: false,
+            return_code: code,
+        }));
+        self.close(
+            ctx,
+            CloseReason::Abnormal(format!("CONNECT refused ({:?}): {}", code, why)),
+        );
+    }
+
+    fn accept(&mut self, ctx: &mut Context<Self>, resumed: Option<SessionState>, clean: bool) {
+        if self.phase != Phase::Connecting {
+            return; // the socket went away while the session was being taken over
+        }
+        let Some(client) = &self.client else { return };
+        let session_present = resumed.is_some();
+        let session = resumed.unwrap_or_else(|| {
+            SessionState::new(self.core.clone(), client.client_id.clone(), clean)
+        });
+        log::info!(
+            "client {} connected from {} on {} (username={:?}, protocol={}, clean_session={}, keepalive={}s, session_present={})",
+            client.client_id,
+            self.peer,
+            self.listener,
+            client.username.as_deref().unwrap_or(""),
+            client.protocol.protocol_name(),
+            clean,
+            client.keep_alive,
+            session_present
+        );
+        let inbox = session.inbox.clone();
+        self.session = Some(session);
+        self.cancel_expiry(ctx);
+        self.send(Packet::ConnAck(ConnAck {
+            session_present,
+            return_code: ConnectReturnCode::Accepted,
+        }));
+        self.phase = Phase::Connected;
+        self.core.connected.fetch_add(1, Ordering::Relaxed);
+        self.start_keepalive(ctx);
+        ctx.add_stream(inbox_wakes(inbox.clone()));
+        self.resend_inflight(ctx);
+        inbox.set_online(true);
+        self.drain(ctx);
+    }
+
+    pub(crate) fn on_decode_error(&mut self, error: DecodeError, ctx: &mut Context<Self>) {
+        if let (DecodeError::UnsupportedProtocolLevel(_), Phase::AwaitConnect) =
+            (&error, self.phase)
+        {
+            // MQTT-3.1.2-2: answer CONNACK 0x01, then disconnect.
+            return self.refuse(
+                ctx,
+                ConnectReturnCode::UnacceptableProtocolVersion,
+                &error.to_string(),
+            );
+        }
+        self.close(
+            ctx,
+            CloseReason::Abnormal(format!("malformed packet: {}", error)),
+        );
+    }
+}
+
+/// A stream that yields whenever the inbox is notified of new deliveries.
+fn inbox_wakes(inbox: Arc<Inbox>) -> impl futures_util::Stream<Item = InboxWake> {
+    futures_util::stream::unfold(inbox, |inbox| async move {
+        inbox.notified().await;
+        Some((InboxWake, inbox))
+    })
+}
+
+impl StreamHandler<InboxWake> for SessionActor {
+    fn handle(&mut self, _: InboxWake, ctx: &mut Self::Context) {
+        self.drain(ctx);
+    }
+
+    fn finished(&mut self, _: &mut Self::Context) {}
+}
+
+impl Handler<Takeover> for SessionActor {
+    type Result = MessageResult<Takeover>;
+
+    fn handle(&mut self, msg: Takeover, ctx: &mut Self::Context) -> Self::Result {
+        log::info!("{}: session taken over by a new connection", self.who());
+        // The registry already names the new connection.
+        self.registered = false;
+        let session = self.session.take();
+        if self.phase == Phase::Offline {
+            self.phase = Phase::Closing;
+            ctx.stop();
+        } else {
+            self.close(ctx, CloseReason::Takeover);
+        }
+        match session {
+            Some(session) if !msg.discard && !session.clean_session => {
+                session.inbox.set_online(false);
+                MessageResult(Some(session))
+            }
+            _ => MessageResult(None),
+        }
+    }
+}
+
+impl Handler<Shutdown> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) {
+        if self.phase == Phase::Offline {
+            ctx.stop();
+        } else {
+            self.close(ctx, CloseReason::Shutdown);
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! Sessions: the per-client actor and the state it owns (replaces emqttd_client,
+//! emqttd_session, emqttd_sm and emqttd_mqueue).
+
+pub mod actor;
+pub mod awaiting_rel;
+pub mod connect;
+mod deliver;
+mod handlers;
+pub mod inbox;
+pub mod inflight;
+pub mod mqueue;
+pub mod packet_id;
+pub mod registry;
+pub mod state;

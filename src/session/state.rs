@@ -1,0 +1,83 @@
+//! The state of one MQTT session, independent of any connection (emqttd_session's state):
+//! subscriptions, the outgoing inflight window, incoming QoS 2 ids and the delivery inbox.
+//! It moves from one session actor to the next on takeover; when it is dropped for good its
+//! routes are removed, even if its actor died in a panic.
+
+use crate::broker::BrokerCore;
+use crate::config::Config;
+use crate::mqtt::packet::{PacketId, QoS};
+use crate::router::SessionKey;
+use crate::session::awaiting_rel::AwaitingRel;
+use crate::session::inbox::{Delivery, Inbox};
+use crate::session::inflight::InflightWindow;
+use crate::session::packet_id::PacketIdAllocator;
+use bytestring::ByteString;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+pub struct SessionState {
+    /// The key of this session's routes; kept across takeover.
+    pub key: SessionKey,
+    pub client_id: ByteString,
+    pub clean_session: bool,
+    /// Topic filter → granted QoS.
+    pub subscriptions: HashMap<ByteString, QoS>,
+    pub inflight: InflightWindow<Delivery>,
+    pub awaiting_rel: AwaitingRel,
+    pub packet_ids: PacketIdAllocator,
+    pub inbox: Arc<Inbox>,
+    /// Retained messages for new subscriptions, sent before the inbox; not bounded by the
+    /// mqueue, so a `#` subscriber receives every retained message.
+    pub backlog: VecDeque<Delivery>,
+    pub created_at: SystemTime,
+    core: Arc<BrokerCore>,
+}
+
+impl SessionState {
+    pub fn new(core: Arc<BrokerCore>, client_id: ByteString, clean_session: bool) -> SessionState {
+        let config: &Config = &core.config;
+        let session = &config.mqtt.session;
+        SessionState {
+            key: core.next_id(),
+            client_id,
+            clean_session,
+            subscriptions: HashMap::new(),
+            inflight: InflightWindow::new(session.max_inflight),
+            awaiting_rel: AwaitingRel::new(session.max_awaiting_rel, session.await_rel_timeout),
+            packet_ids: PacketIdAllocator::new(),
+            backlog: VecDeque::new(),
+            inbox: Inbox::new(config.mqtt.mqueue.max_length, config.mqtt.mqueue.store_qos0),
+            created_at: SystemTime::now(),
+            core,
+        }
+    }
+
+    /// A packet id not used by any message still inflight.
+    pub fn next_packet_id(&mut self) -> Option<PacketId> {
+        let inflight = &self.inflight;
+        self.packet_ids.next(|id| inflight.contains(id))
+    }
+
+    /// Free inflight slots (`usize::MAX` when the window is unlimited).
+    pub fn free_slots(&self) -> usize {
+        match self.inflight.max_inflight() {
+            0 => usize::MAX,
+            max => max.saturating_sub(self.inflight.len()),
+        }
+    }
+}
+
+impl Drop for SessionState {
+    fn drop(&mut self) {
+        if self.subscriptions.is_empty() {
+            return;
+        }
+        let filters = self
+            .subscriptions
+            .drain()
+            .map(|(filter, _)| filter)
+            .collect();
+        self.core.router.remove_all(filters, self.key);
+    }
+}

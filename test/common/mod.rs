@@ -1,0 +1,90 @@
+//! Shared test helpers: a broker per test on an ephemeral port, a rumqttc client with
+//! deadline-bounded waits ([`client`]), a raw TCP client ([`raw`]) and an independent wire
+//! encoder/decoder ([`wire`]).
+#![allow(dead_code)]
+
+pub mod client;
+pub mod raw;
+pub mod wire;
+
+pub use client::{options, options_with_will, Client};
+pub use raw::{RawClient, Recv};
+pub use rumqttc::QoS;
+
+use emqttd::app::Broker;
+use emqttd::config::Config;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// How long to wait for something that must happen.
+pub const WAIT: Duration = Duration::from_secs(5);
+/// How long to watch for something that must not happen.
+pub const QUIET: Duration = Duration::from_millis(300);
+
+/// The node name the broker uses by default.
+pub const NODE: &str = "emqttd@127.0.0.1";
+/// `$SYS/brokers/<node>/`.
+pub const SYS_PREFIX: &str = "$SYS/brokers/emqttd@127.0.0.1/";
+
+static NEXT_DIR: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh, empty data directory for one broker.
+fn data_dir() -> PathBuf {
+    let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("emqttd-test-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create test data dir");
+    dir
+}
+
+/// Starts a broker with its TCP listener on 127.0.0.1:0, a private data dir, and the given
+/// `EMQTTD_*` overrides (later pairs win). Blocks until the listener is bound.
+pub fn start_broker(overrides: &[(&str, &str)]) -> Broker {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let dir = data_dir();
+    let dir = dir.to_string_lossy().into_owned();
+    let mut pairs: Vec<(&str, &str)> = vec![
+        ("EMQTTD_LISTENER__TCP__EXTERNAL__BIND", "127.0.0.1:0"),
+        ("EMQTTD_NODE__DATA_DIR", dir.as_str()),
+    ];
+    pairs.extend_from_slice(overrides);
+    let config = Config::from_env_pairs(&pairs)
+        .unwrap_or_else(|e| panic!("test config {overrides:?} rejected: {e}"));
+    Broker::start(config).unwrap_or_else(|e| panic!("broker failed to start: {e}"))
+}
+
+/// A subscriber and a publisher on `health/#` connected before a misbehaving client acts;
+/// [`Healthy::check`] proves the broker still routes messages between them.
+pub struct Healthy {
+    subscriber: Client,
+    publisher: Client,
+    round: u32,
+}
+
+impl Healthy {
+    pub async fn start(addr: std::net::SocketAddr) -> Healthy {
+        let mut subscriber = Client::connect(addr, "healthy-sub").await;
+        subscriber.subscribe_ok("health/#", QoS::AtLeastOnce).await;
+        let publisher = Client::connect(addr, "healthy-pub").await;
+        let mut healthy = Healthy {
+            subscriber,
+            publisher,
+            round: 0,
+        };
+        healthy.check().await;
+        healthy
+    }
+
+    /// One publish/receive round trip through the broker, QoS 1.
+    pub async fn check(&mut self) {
+        self.round += 1;
+        let payload = format!("ping {}", self.round);
+        self.publisher
+            .publish("health/check", QoS::AtLeastOnce, false, payload.clone())
+            .await;
+        self.subscriber
+            .expect_message("health/check", &payload)
+            .await;
+    }
+}

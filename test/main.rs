@@ -1,0 +1,15 @@
+//! Integration tests: the real broker on ephemeral ports, driven by real MQTT clients.
+
+mod common;
+
+mod broker_process;
+mod clients;
+mod connect;
+mod malformed;
+mod pubsub;
+mod qos;
+mod retained;
+mod session;
+mod supervision;
+mod sys;
+mod will;
