@@ -1,13 +1,17 @@
 //! Boot and shutdown of the broker (emqttd_app): the ordered boot list, and a graceful stop
 //! in reverse order.
 //!
-//! Boot order: router shards → broker core (retainer, session registry, hooks, metrics) →
-//! `$SYS` publisher → listeners. Stop: pause the listeners, close every session, stop the
-//! listeners' workers, stop the actor system.
+//! Boot order: bind every listener (tcp, ssl, ws, wss, http; TLS files read) → router shards →
+//! broker core (retainer, session registry, hooks, metrics) → `$SYS` publisher → serve the
+//! listeners (tcp and ssl on one actix-server; ws, wss and http each on an actix-web server).
+//! Stop: pause the listeners, close every session, stop the listeners' workers, stop the actor
+//! system.
 
 use crate::broker::BrokerCore;
 use crate::config::Config;
-use crate::listener::tcp;
+use crate::config::TlsOptions;
+use crate::listener::tcp::{self, BoundTcp};
+use crate::listener::{tls, ws, ListenerInfo};
 use crate::router::Router;
 use crate::session::connect::Shutdown;
 use crate::sys::publisher::SysPublisher;
@@ -28,6 +32,12 @@ pub enum StartError {
         addr: SocketAddr,
         error: std::io::Error,
     },
+    /// A TLS listener's certificate, key or CA file is unusable (`key`: `listener.ssl.x.keyfile`).
+    Tls {
+        listener: String,
+        key: String,
+        message: String,
+    },
     /// The actor system or its threads could not start.
     Runtime(String),
 }
@@ -40,13 +50,21 @@ impl fmt::Display for StartError {
                 addr,
                 error,
             } => {
-                let (proto, name) = listener.split_once(':').unwrap_or((listener, ""));
+                let key = match listener.split_once(':') {
+                    Some((proto, name)) => format!("listener.{}.{}.bind", proto, name),
+                    None => format!("{}.bind", listener),
+                };
                 write!(
                     f,
-                    "listener {} cannot bind {} (key listener.{}.{}.bind): {}",
-                    listener, addr, proto, name, error
+                    "listener {} cannot bind {} (key {}): {}",
+                    listener, addr, key, error
                 )
             }
+            StartError::Tls {
+                listener,
+                key,
+                message,
+            } => write!(f, "listener {} (key {}): {}", listener, key, message),
             StartError::Runtime(why) => write!(f, "cannot start the broker runtime: {}", why),
         }
     }
@@ -58,11 +76,16 @@ impl std::error::Error for StartError {}
 pub struct Broker {
     core: Arc<BrokerCore>,
     listeners: Vec<(String, SocketAddr)>,
+    infos: Vec<Arc<ListenerInfo>>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
-type Booted = (Arc<BrokerCore>, Vec<(String, SocketAddr)>);
+type Booted = (
+    Arc<BrokerCore>,
+    Vec<(String, SocketAddr)>,
+    Vec<Arc<ListenerInfo>>,
+);
 
 impl Broker {
     /// Boot the broker; returns once every listener is bound and accepting.
@@ -74,9 +97,10 @@ impl Broker {
             .spawn(move || run(config, ready_tx, stop_rx))
             .map_err(|e| StartError::Runtime(e.to_string()))?;
         match ready_rx.recv() {
-            Ok(Ok((core, listeners))) => Ok(Broker {
+            Ok(Ok((core, listeners, infos))) => Ok(Broker {
                 core,
                 listeners,
+                infos,
                 stop: Some(stop_tx),
                 thread: Some(thread),
             }),
@@ -99,6 +123,11 @@ impl Broker {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, addr)| *addr)
+    }
+
+    /// The connection accounting of listener `name` (open connections, refusals).
+    pub fn listener_info(&self, name: &str) -> Option<Arc<ListenerInfo>> {
+        self.infos.iter().find(|i| &*i.name == name).cloned()
     }
 
     /// The bound address of the `tcp:external` listener (or the first TCP listener).
@@ -146,23 +175,23 @@ fn run(
 ) {
     let system = actix_rt::System::new();
     system.block_on(async move {
-        let (core, server) = match boot(config) {
+        let (core, servers, infos) = match boot(config) {
             Ok(booted) => booted,
             Err(error) => {
                 let _ = ready.send(Err(error));
                 return;
             }
         };
-        let handle = server.handle();
-        let serving = actix_rt::spawn(server);
+        let handles: Vec<_> = servers.iter().map(|server| server.handle()).collect();
+        let serving: Vec<_> = servers.into_iter().map(actix_rt::spawn).collect();
         let listeners = core_listeners(&core);
-        let _ = ready.send(Ok((core.clone(), listeners)));
+        let _ = ready.send(Ok((core.clone(), listeners, infos)));
         let _ = stop.await;
         log::info!("emqttd is stopping");
-        handle.pause().await;
+        futures_util::future::join_all(handles.iter().map(|h| h.pause())).await;
         disconnect_all(&core).await;
-        handle.stop(true).await;
-        let _ = serving.await;
+        futures_util::future::join_all(handles.iter().map(|h| h.stop(true))).await;
+        futures_util::future::join_all(serving).await;
         log::info!("emqttd stopped");
     });
 }
@@ -172,23 +201,41 @@ fn core_listeners(core: &BrokerCore) -> Vec<(String, SocketAddr)> {
     core.listeners.lock().map(|l| l.clone()).unwrap_or_default()
 }
 
-/// The boot list. Listeners are bound first, so an address in use fails start-up before any
-/// actor runs.
-fn boot(config: Config) -> Result<(Arc<BrokerCore>, actix_server::Server), StartError> {
-    let mut bound = Vec::new();
-    for (name, listener) in &config.listener.tcp {
-        if !listener.enable {
-            continue;
+/// A bound listener waiting to be served.
+enum Bound {
+    Tcp(BoundTcp),
+    Ssl(BoundTcp, Box<tls::TlsListener>),
+    Ws(
+        BoundTcp,
+        crate::config::WsListenerConfig,
+        Option<Box<TlsServer>>,
+    ),
+    Http(BoundTcp),
+}
+
+impl Bound {
+    fn socket(&self) -> &BoundTcp {
+        match self {
+            Bound::Tcp(s) | Bound::Ssl(s, _) | Bound::Ws(s, _, _) | Bound::Http(s) => s,
         }
-        let full_name = format!("tcp:{}", name);
-        let socket = tcp::bind(&full_name, listener).map_err(|error| StartError::Bind {
-            listener: full_name.clone(),
-            addr: listener.bind,
-            error,
-        })?;
-        log::info!("listener {} listening on {}", full_name, socket.local_addr);
-        bound.push(socket);
     }
+}
+
+/// What the boot list hands to `run`: the core, the servers to run, the listeners' accounting.
+type Serving = (
+    Arc<BrokerCore>,
+    Vec<actix_server::Server>,
+    Vec<Arc<ListenerInfo>>,
+);
+
+/// A WSS listener's rustls configuration and handshake timeout.
+type TlsServer = (rustls::ServerConfig, Duration);
+
+/// The boot list. Listeners are bound (and TLS files read) first, so an address in use or a
+/// bad certificate fails start-up before any actor runs.
+fn boot(config: Config) -> Result<Serving, StartError> {
+    let bound = bind_all(&config)?;
+    let infos: Vec<Arc<ListenerInfo>> = bound.iter().map(|b| b.socket().info.clone()).collect();
 
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let router = Router::start(cores);
@@ -199,20 +246,119 @@ fn boot(config: Config) -> Result<(Arc<BrokerCore>, actix_server::Server), Start
         .workers(cores)
         .disable_signals()
         .shutdown_timeout(5);
+    let mut servers = Vec::new();
     let mut addrs = Vec::new();
-    for socket in bound {
+    for listener in bound {
+        let socket = listener.socket();
         let (name, addr) = (socket.info.name.to_string(), socket.local_addr);
-        builder = tcp::serve(builder, socket, core.clone()).map_err(|error| StartError::Bind {
+        let bind_error = |error| StartError::Bind {
             listener: name.clone(),
             addr,
             error,
-        })?;
+        };
+        match listener {
+            Bound::Tcp(socket) => {
+                builder = tcp::serve(builder, socket, core.clone()).map_err(bind_error)?;
+            }
+            Bound::Ssl(socket, tls) => {
+                builder = tls::serve(builder, socket, *tls, core.clone()).map_err(bind_error)?;
+            }
+            Bound::Ws(socket, ws_config, tls) => servers.push(
+                ws::server(socket, &ws_config, tls.map(|t| *t), core.clone(), cores)
+                    .map_err(bind_error)?,
+            ),
+            Bound::Http(socket) => {
+                servers.push(crate::http::server(socket, core.clone(), cores).map_err(bind_error)?)
+            }
+        }
         addrs.push((name, addr));
     }
     if let Ok(mut listeners) = core.listeners.lock() {
         *listeners = addrs;
     }
-    Ok((core.clone(), builder.run()))
+    servers.insert(0, builder.run());
+    Ok((core.clone(), servers, infos))
+}
+
+/// Bind every enabled listener, in the order tcp, ssl, ws, wss, http.
+fn bind_all(config: &Config) -> Result<Vec<Bound>, StartError> {
+    let mut bound = Vec::new();
+    let bind = |name: &str, addr: SocketAddr, backlog: u32, max: usize| {
+        let socket =
+            tcp::bind_addr(name, addr, backlog, max).map_err(|error| StartError::Bind {
+                listener: name.to_string(),
+                addr,
+                error,
+            })?;
+        log::info!("listener {} listening on {}", name, socket.local_addr);
+        Ok::<_, StartError>(socket)
+    };
+    for (name, l) in config.listener.tcp.iter().filter(|(_, l)| l.enable) {
+        let name = format!("tcp:{}", name);
+        bound.push(Bound::Tcp(bind(
+            &name,
+            l.bind,
+            l.backlog,
+            l.max_connections,
+        )?));
+    }
+    for (name, l) in config.listener.ssl.iter().filter(|(_, l)| l.enable) {
+        let name = format!("ssl:{}", name);
+        if let Some(server_config) = tls_config(&name, &l.tls())? {
+            let socket = bind(&name, l.bind, l.backlog, l.max_connections)?;
+            let listener = tls::TlsListener::new(server_config, &l.tls());
+            bound.push(Bound::Ssl(socket, Box::new(listener)));
+        }
+    }
+    for (name, l) in config.listener.ws.iter().filter(|(_, l)| l.enable) {
+        let name = format!("ws:{}", name);
+        let socket = bind(&name, l.bind, l.backlog, l.max_connections)?;
+        bound.push(Bound::Ws(socket, l.clone(), None));
+    }
+    for (name, l) in config.listener.wss.iter().filter(|(_, l)| l.enable) {
+        let name = format!("wss:{}", name);
+        if let Some(server_config) = tls_config(&name, &l.tls())? {
+            let socket = bind(&name, l.bind, l.backlog, l.max_connections)?;
+            let tls = Some(Box::new((server_config, l.handshake_timeout)));
+            bound.push(Bound::Ws(socket, l.ws(), tls));
+        }
+    }
+    if config.http.enable {
+        bound.push(Bound::Http(bind(
+            "http",
+            config.http.bind,
+            1024,
+            usize::MAX,
+        )?));
+    }
+    Ok(bound)
+}
+
+/// The TLS configuration of listener `name` (`proto:name`), or `None` (with a warning) when its
+/// certificate or key file does not exist: a fresh clone ships no private key.
+fn tls_config(
+    name: &str,
+    opts: &TlsOptions<'_>,
+) -> Result<Option<rustls::ServerConfig>, StartError> {
+    let (proto, short) = name.split_once(':').unwrap_or((name, ""));
+    let missing = tls::missing_files(opts);
+    if !missing.is_empty() {
+        log::warn!(
+            "listener {} is off: {} not found; set listener.{}.{}.certfile and keyfile to a PEM certificate and key (see README, \"Listeners and transports\")",
+            name,
+            missing.join(" and "),
+            proto,
+            short
+        );
+        return Ok(None);
+    }
+    tls::server_config(opts)
+        .map(Some)
+        .map_err(|error| StartError::Tls {
+            listener: name.to_string(),
+            key: format!("listener.{}.{}.{}", proto, short, error.key),
+            message: error.message,
+        })
 }
 
 /// Close every client connection and end every session, waiting a bounded time.

@@ -8,6 +8,7 @@ pub mod broker;
 pub mod cli;
 pub mod config;
 pub mod hooks;
+pub mod http;
 pub mod listener;
 pub mod mqtt;
 pub mod retainer;

@@ -5,6 +5,7 @@ use emqttd::cli::{self, Command, DEFAULT_CONFIG, USAGE};
 use emqttd::config::Config;
 use std::path::Path;
 use std::process::ExitCode;
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
 fn main() -> ExitCode {
     match cli::parse(std::env::args().skip(1)) {
@@ -42,6 +43,15 @@ fn start(explicit: Option<&Path>) -> ExitCode {
         ),
     }
     let node = loaded.config.node.name.clone();
+    // Signals are caught from before the first listener is bound, so a SIGTERM at any time
+    // after start-up stops the broker gracefully.
+    let signals = match Signals::install() {
+        Ok(signals) => signals,
+        Err(error) => {
+            eprintln!("emqttd: cannot install signal handlers: {}", error);
+            return ExitCode::from(1);
+        }
+    };
     let broker = match Broker::start(loaded.config) {
         Ok(broker) => broker,
         Err(error) => {
@@ -55,9 +65,7 @@ fn start(explicit: Option<&Path>) -> ExitCode {
         env!("CARGO_PKG_VERSION"),
         node
     );
-    if let Err(error) = wait_for_signal() {
-        log::error!("cannot wait for signals: {}", error);
-    }
+    signals.wait();
     broker.stop();
     ExitCode::SUCCESS
 }
@@ -71,18 +79,38 @@ fn init_logging(level: log::LevelFilter) {
     builder.init();
 }
 
-/// Block until SIGINT or SIGTERM.
-fn wait_for_signal() -> std::io::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result?,
-            _ = term.recv() => {}
-        }
-        log::info!("signal received");
-        Ok(())
-    })
+/// SIGINT and SIGTERM handlers, installed before the broker starts.
+struct Signals {
+    runtime: tokio::runtime::Runtime,
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (interrupt, terminate) = runtime.block_on(async {
+            Ok::<_, std::io::Error>((
+                signal(SignalKind::interrupt())?,
+                signal(SignalKind::terminate())?,
+            ))
+        })?;
+        Ok(Signals {
+            runtime,
+            interrupt,
+            terminate,
+        })
+    }
+
+    /// Block until SIGINT or SIGTERM.
+    fn wait(mut self) {
+        self.runtime.block_on(async {
+            tokio::select! {
+                _ = self.interrupt.recv() => log::info!("SIGINT received"),
+                _ = self.terminate.recv() => log::info!("SIGTERM received"),
+            }
+        });
+    }
 }

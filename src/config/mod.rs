@@ -9,6 +9,7 @@ mod addr;
 mod de;
 pub mod env;
 mod error;
+mod transport;
 pub mod units;
 mod validate;
 
@@ -26,6 +27,10 @@ use toml::{Table, Value};
 pub use addr::{parse_bind, BIND_EXPECTED};
 pub use env::{env_var_for, ENV_PREFIX, ENV_SEPARATOR};
 pub use error::{ConfigError, ErrorKind, Origin};
+pub use transport::{
+    HttpConfig, SslListenerConfig, TlsOptions, WsListenerConfig, WssListenerConfig, DEFAULT_ADMIN,
+    PEER_CERT_AS_USERNAME, TLS_VERSIONS, VERIFY_NONE, VERIFY_PEER,
+};
 pub use units::{format_duration, format_size, parse_duration, parse_size};
 pub use validate::MQTT_MAX_PACKET_SIZE;
 
@@ -42,6 +47,7 @@ pub struct Config {
     pub mqtt: MqttConfig,
     pub retainer: RetainerConfig,
     pub sys: SysConfig,
+    pub http: HttpConfig,
 }
 
 /// `[node]`
@@ -86,15 +92,28 @@ impl Default for LogConfig {
 pub struct ListenersConfig {
     /// `[listener.tcp.<name>]`; default: one listener named `external`.
     pub tcp: BTreeMap<String, TcpListenerConfig>,
+    /// `[listener.ssl.<name>]`; default: one listener named `external`.
+    pub ssl: BTreeMap<String, SslListenerConfig>,
+    /// `[listener.ws.<name>]`; default: one listener named `external`.
+    pub ws: BTreeMap<String, WsListenerConfig>,
+    /// `[listener.wss.<name>]`; default: one listener named `external`.
+    pub wss: BTreeMap<String, WssListenerConfig>,
 }
 
 impl Default for ListenersConfig {
     fn default() -> Self {
+        let external = || DEFAULT_LISTENER.to_string();
         ListenersConfig {
-            tcp: BTreeMap::from([(DEFAULT_LISTENER.to_string(), TcpListenerConfig::default())]),
+            tcp: BTreeMap::from([(external(), TcpListenerConfig::default())]),
+            ssl: BTreeMap::from([(external(), SslListenerConfig::default())]),
+            ws: BTreeMap::from([(external(), WsListenerConfig::default())]),
+            wss: BTreeMap::from([(external(), WssListenerConfig::default())]),
         }
     }
 }
+
+/// The listener protocols, as they appear in `listener.<proto>.<name>`.
+pub const LISTENER_PROTOCOLS: [&str; 4] = ["tcp", "ssl", "ws", "wss"];
 
 /// Name of the listener present when the configuration defines none.
 pub const DEFAULT_LISTENER: &str = "external";
@@ -431,17 +450,32 @@ fn line_column(text: &str, at: usize) -> (usize, usize) {
     )
 }
 
-/// A file (or no file) that does not define `listener.tcp` gets the default `external` listener,
-/// so that `EMQTTD_LISTENER__TCP__INTERNAL__BIND` adds a listener instead of replacing them all.
+/// A file (or no file) that does not define `listener.<proto>` gets the default `external`
+/// listener of that protocol, so that `EMQTTD_LISTENER__TCP__INTERNAL__BIND` adds a listener
+/// instead of replacing them all; likewise `http.users` gets the default admin user.
 fn add_default_listeners(tree: &mut Table) {
     let listener = tree
         .entry("listener")
         .or_insert_with(|| Value::Table(Table::new()));
     if let Some(listener) = listener.as_table_mut() {
-        listener.entry("tcp").or_insert_with(|| {
+        for proto in LISTENER_PROTOCOLS {
+            listener.entry(proto).or_insert_with(|| {
+                Value::Table(Table::from_iter([(
+                    DEFAULT_LISTENER.to_string(),
+                    Value::Table(Table::new()),
+                )]))
+            });
+        }
+    }
+    let http = tree
+        .entry("http")
+        .or_insert_with(|| Value::Table(Table::new()));
+    if let Some(http) = http.as_table_mut() {
+        http.entry("users").or_insert_with(|| {
+            let (user, password) = DEFAULT_ADMIN;
             Value::Table(Table::from_iter([(
-                DEFAULT_LISTENER.to_string(),
-                Value::Table(Table::new()),
+                user.to_string(),
+                Value::String(password.to_string()),
             )]))
         });
     }
@@ -506,3 +540,5 @@ fn de_level<'de, D: Deserializer<'de>>(d: D) -> Result<LevelFilter, D::Error> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod transport_tests;

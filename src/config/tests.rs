@@ -89,11 +89,15 @@ fn shipped_file_lists_every_key() {
         "log",
         "listener",
         "listener.tcp.external",
+        "listener.ssl.external",
+        "listener.ws.external",
+        "listener.wss.external",
         "mqtt",
         "mqtt.session",
         "mqtt.mqueue",
         "retainer",
         "sys",
+        "http",
     ] {
         assert!(
             probed.iter().any(|p| p == section),
@@ -318,9 +322,9 @@ fn unknown_keys_name_file_and_full_key() {
         e,
         "etc/emqttd.toml: unknown key 'listener.tcp.external.acceptors' (known keys here: enable, bind, max_connections, backlog)"
     );
-    let e = from_file("[listener.ssl.external]\nbind = 8883").unwrap_err();
+    let e = from_file("[listener.quic.external]\nbind = 14567").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UnknownKey);
-    assert_eq!(e.key(), Some("listener.ssl"));
+    assert_eq!(e.key(), Some("listener.quic"));
     assert_eq!(e.origin(), &Origin::File(FILE.into()));
     let e = from_file("cluster = 1").unwrap_err();
     assert!(

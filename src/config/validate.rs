@@ -1,10 +1,11 @@
 //! Rules a well-typed `Config` must still satisfy (ranges, node name form, unique listener binds), checked once after loading; the part of emqttd's cuttlefish schema that was validators.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::de::join_key;
 use super::units::format_duration;
-use super::Config;
+use super::{Config, PEER_CERT_AS_USERNAME, TLS_VERSIONS, VERIFY_NONE, VERIFY_PEER};
 
 /// Largest MQTT packet: the Remaining Length field tops out at 268,435,455 bytes (256MB - 1).
 pub const MQTT_MAX_PACKET_SIZE: usize = 268_435_455;
@@ -63,19 +64,21 @@ pub(crate) fn check(c: &Config) -> Result<(), Violation> {
     }
 
     // listeners
-    let mut enabled: Vec<(&str, std::net::SocketAddr)> = Vec::new();
-    for (lname, l) in &c.listener.tcp {
-        let base = join_key("listener.tcp", lname);
+    let mut enabled: Vec<(String, std::net::SocketAddr)> = Vec::new();
+    for l in listener_list(c) {
+        let base = join_key(&format!("listener.{}", l.proto), l.name);
+        let lname = l.name;
         let valid = !lname.is_empty()
             && !lname.contains("__")
             && lname
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
         if !valid {
+            let upper = l.proto.to_ascii_uppercase();
             return fail(
                 base,
                 format!(
-                    "expected a listener name of lower-case letters, digits, '_' or '-' (no \"__\"), so that EMQTTD_LISTENER__TCP__<NAME>__* can reach it, found {lname:?}"
+                    "expected a listener name of lower-case letters, digits, '_' or '-' (no \"__\"), so that EMQTTD_LISTENER__{upper}__<NAME>__* can reach it, found {lname:?}"
                 ),
             );
         }
@@ -91,26 +94,33 @@ pub(crate) fn check(c: &Config) -> Result<(), Violation> {
         if l.backlog == 0 {
             return fail(format!("{base}.backlog"), "expected at least 1, found 0");
         }
-        // Port 0 asks the OS for a free port: never a clash. A wildcard address clashes with
-        // every address on its port (Linux binds [::] dual-stack).
-        if l.bind.port() != 0 {
-            let clash = enabled.iter().find(|(_, other)| {
-                other.port() == l.bind.port()
-                    && (other.ip() == l.bind.ip()
-                        || other.ip().is_unspecified()
-                        || l.bind.ip().is_unspecified())
-            });
-            if let Some((other_name, other)) = clash {
+        if let Some(path) = l.ws_path {
+            if !path.starts_with('/') {
                 return fail(
-                    format!("{base}.bind"),
-                    format!(
-                        "expected an address not already bound by listener '{other_name}' ({other}), found {}",
-                        l.bind
-                    ),
+                    format!("{base}.path"),
+                    format!("expected a URL path starting with '/' like \"/mqtt\", found {path:?}"),
                 );
             }
         }
-        enabled.push((lname, l.bind));
+        if let Some(tls) = &l.tls {
+            check_tls(&base, tls)?;
+        }
+        // TCP listeners are named by their bare name (they were first); the others proto:name.
+        let shown = if l.proto == "tcp" {
+            lname.to_string()
+        } else {
+            format!("{}:{lname}", l.proto)
+        };
+        check_bind(&format!("{base}.bind"), &shown, l.bind, &mut enabled)?;
+    }
+    if c.http.enable {
+        check_bind("http.bind", "http", c.http.bind, &mut enabled)?;
+    }
+    if c.http.users.keys().any(|u| u.is_empty() || u.contains(':')) {
+        return fail(
+            "http.users",
+            "expected user names that are not empty and contain no ':'",
+        );
     }
 
     // mqtt
@@ -158,5 +168,150 @@ pub(crate) fn check(c: &Config) -> Result<(), Violation> {
 
     // sys
     positive_duration("sys.interval", c.sys.interval)?;
+    Ok(())
+}
+
+/// One listener of any protocol, seen through the keys every protocol has.
+struct ListenerView<'a> {
+    proto: &'static str,
+    name: &'a str,
+    enable: bool,
+    bind: SocketAddr,
+    max_connections: usize,
+    backlog: u32,
+    ws_path: Option<&'a str>,
+    tls: Option<TlsKeys<'a>>,
+}
+
+/// The raw TLS keys, checked before [`super::TlsOptions`] reads them.
+struct TlsKeys<'a> {
+    verify: &'a str,
+    tls_versions: &'a [String],
+    handshake_timeout: Duration,
+    peer_cert_as_username: &'a str,
+}
+
+fn listener_list(c: &Config) -> Vec<ListenerView<'_>> {
+    let l = &c.listener;
+    let mut out = Vec::new();
+    for (name, t) in &l.tcp {
+        out.push(ListenerView {
+            proto: "tcp",
+            name,
+            enable: t.enable,
+            bind: t.bind,
+            max_connections: t.max_connections,
+            backlog: t.backlog,
+            ws_path: None,
+            tls: None,
+        });
+    }
+    for (name, t) in &l.ssl {
+        out.push(ListenerView {
+            proto: "ssl",
+            name,
+            enable: t.enable,
+            bind: t.bind,
+            max_connections: t.max_connections,
+            backlog: t.backlog,
+            ws_path: None,
+            tls: Some(TlsKeys {
+                verify: &t.verify,
+                tls_versions: &t.tls_versions,
+                handshake_timeout: t.handshake_timeout,
+                peer_cert_as_username: &t.peer_cert_as_username,
+            }),
+        });
+    }
+    for (name, t) in &l.ws {
+        out.push(ListenerView {
+            proto: "ws",
+            name,
+            enable: t.enable,
+            bind: t.bind,
+            max_connections: t.max_connections,
+            backlog: t.backlog,
+            ws_path: Some(&t.path),
+            tls: None,
+        });
+    }
+    for (name, t) in &l.wss {
+        out.push(ListenerView {
+            proto: "wss",
+            name,
+            enable: t.enable,
+            bind: t.bind,
+            max_connections: t.max_connections,
+            backlog: t.backlog,
+            ws_path: Some(&t.path),
+            tls: Some(TlsKeys {
+                verify: &t.verify,
+                tls_versions: &t.tls_versions,
+                handshake_timeout: t.handshake_timeout,
+                peer_cert_as_username: &t.peer_cert_as_username,
+            }),
+        });
+    }
+    out
+}
+
+fn check_tls(base: &str, tls: &TlsKeys<'_>) -> Result<(), Violation> {
+    if tls.verify != VERIFY_PEER && tls.verify != VERIFY_NONE {
+        return fail(
+            format!("{base}.verify"),
+            format!(
+                "expected \"{VERIFY_PEER}\" or \"{VERIFY_NONE}\", found {:?}",
+                tls.verify
+            ),
+        );
+    }
+    let known = |v: &String| TLS_VERSIONS.contains(&v.as_str());
+    if tls.tls_versions.is_empty() || !tls.tls_versions.iter().all(known) {
+        return fail(
+            format!("{base}.tls_versions"),
+            format!(
+                "expected a non-empty list of \"1.2\" and \"1.3\", found {:?}",
+                tls.tls_versions
+            ),
+        );
+    }
+    positive_duration(&format!("{base}.handshake_timeout"), tls.handshake_timeout)?;
+    if !PEER_CERT_AS_USERNAME.contains(&tls.peer_cert_as_username) {
+        return fail(
+            format!("{base}.peer_cert_as_username"),
+            format!(
+                "expected \"off\" or \"cn\", found {:?}",
+                tls.peer_cert_as_username
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// Port 0 asks the OS for a free port: never a clash. A wildcard address clashes with every
+/// address on its port (Linux binds [::] dual-stack).
+fn check_bind(
+    key: &str,
+    shown: &str,
+    bind: SocketAddr,
+    enabled: &mut Vec<(String, SocketAddr)>,
+) -> Result<(), Violation> {
+    if bind.port() != 0 {
+        let clash = enabled.iter().find(|(_, other)| {
+            other.port() == bind.port()
+                && (other.ip() == bind.ip()
+                    || other.ip().is_unspecified()
+                    || bind.ip().is_unspecified())
+        });
+        if let Some((other_name, other)) = clash {
+            return fail(
+                key,
+                format!(
+                    "expected an address not already bound by listener '{other_name}' ({other}), found {bind}"
+                ),
+            );
+        }
+    }
+    enabled.push((shown.to_string(), bind));
     Ok(())
 }

@@ -52,7 +52,7 @@ impl Hooks {
             priority,
             callback: Arc::new(callback),
         });
-        chain.sort_by(|a, b| b.priority.cmp(&a.priority));
+        chain.sort_by_key(|entry| std::cmp::Reverse(entry.priority));
         self.any_publish.store(true, Ordering::Release);
         id
     }

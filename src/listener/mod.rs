@@ -2,6 +2,9 @@
 //! (replaces esockd and emqttd's listener configuration).
 
 pub mod tcp;
+pub mod tls;
+pub mod ws;
+pub mod x509;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -19,16 +19,26 @@ pub struct BoundTcp {
 
 /// Bind the socket now, so a port in use fails start-up before anything else runs.
 pub fn bind(name: &str, config: &TcpListenerConfig) -> io::Result<BoundTcp> {
-    let socket = match config.bind {
+    bind_addr(name, config.bind, config.backlog, config.max_connections)
+}
+
+/// [`bind`] for any listener kind (TLS, WebSocket and HTTP listeners bind the same way).
+pub fn bind_addr(
+    name: &str,
+    addr: SocketAddr,
+    backlog: u32,
+    max_connections: usize,
+) -> io::Result<BoundTcp> {
+    let socket = match addr {
         SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
         SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
     };
     socket.set_reuseaddr(true)?;
-    socket.bind(config.bind)?;
-    let listener = socket.listen(config.backlog)?.into_std()?;
+    socket.bind(addr)?;
+    let listener = socket.listen(backlog)?.into_std()?;
     let local_addr = listener.local_addr()?;
     Ok(BoundTcp {
-        info: ListenerInfo::new(name, config.max_connections),
+        info: ListenerInfo::new(name, max_connections),
         listener,
         local_addr,
     })
@@ -79,6 +89,7 @@ fn accept(core: &Arc<BrokerCore>, info: &Arc<ListenerInfo>, stream: actix_rt::ne
             peer,
             listener: info.name.clone(),
             slot: Some(slot),
+            username: None,
         },
     );
 }

@@ -1083,17 +1083,6 @@ mod tests {
         assert!(chunks < 200.0, "{chunks} bytes per subscription");
     }
 
-    /// `cargo test --release memory_per_subscription_1m -- --ignored --nocapture`
-    #[test]
-    #[ignore = "builds a million subscriptions"]
-    fn memory_per_subscription_1m() {
-        let (requested, chunks) = memory_per_subscription(1000);
-        println!(
-            "1000 x 1000: {requested:.0} B requested, ~{chunks:.0} B malloc'd per subscription"
-        );
-        assert!(chunks < 200.0, "{chunks} bytes per subscription");
-    }
-
     #[test]
     fn long_labels_live_on_the_heap() {
         let long = "a_level_name_longer_than_twenty_two_bytes";

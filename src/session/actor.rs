@@ -4,24 +4,23 @@
 //!
 //! This file owns the actor's life: start, the connection's I/O, timers and closing. The
 //! CONNECT exchange is in `connect.rs`, the other packets in `handlers.rs`, delivery in
-//! `deliver.rs`.
+//! `deliver.rs`, and the socket I/O in `io.rs`.
 
 use crate::broker::{BrokerCore, Message};
 use crate::listener::ConnectionSlot;
-use crate::mqtt::codec::MqttCodec;
-use crate::mqtt::decode::DecodeError;
-use crate::mqtt::encode::encoded_len;
+use crate::mqtt::encode::encode_packet;
 use crate::mqtt::packet::{LastWill, Packet, ProtocolLevel};
+use crate::session::io::ConnectionIo;
 use crate::session::state::SessionState;
-use actix::io::{FramedWrite, WriteHandler};
 use actix::prelude::*;
+use bytes::BytesMut;
 use bytestring::ByteString;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::Waker;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio_util::codec::FramedRead;
 
 /// The byte streams of one client connection, whatever the transport (TCP, TLS, WebSocket).
 pub struct Transport {
@@ -32,9 +31,10 @@ pub struct Transport {
     pub listener: Arc<str>,
     /// The listener's connection slot, freed when the connection ends.
     pub slot: Option<ConnectionSlot>,
+    /// A username the transport established (the TLS client certificate's CN with
+    /// `peer_cert_as_username = "cn"`); it replaces the CONNECT username.
+    pub username: Option<ByteString>,
 }
-
-pub(crate) type Writer = FramedWrite<Packet, Box<dyn AsyncWrite + Unpin>, MqttCodec>;
 
 /// Where the connection is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +69,7 @@ pub(crate) struct ClientInfo {
     pub username: Option<ByteString>,
     pub protocol: ProtocolLevel,
     pub keep_alive: u16,
-    pub will: Option<LastWill>,
+    pub will: Option<Box<LastWill>>,
 }
 
 pub struct SessionActor {
@@ -78,9 +78,18 @@ pub struct SessionActor {
     pub(crate) listener: Arc<str>,
     pub(crate) peer: SocketAddr,
     pub(crate) phase: Phase,
-    pub(crate) writer: Option<Writer>,
-    reader: Option<SpawnHandle>,
+    /// Encoded packets waiting to be written by the connection driver.
+    pub(crate) out: BytesMut,
+    /// Wakes the connection driver when output is queued.
+    pub(crate) io_waker: Option<Waker>,
+    /// True while a connection driver runs.
+    connected_io: bool,
+    /// Delivery paused because `out` reached the high-water mark.
+    pub(crate) drain_blocked: bool,
+    idle_timer: Option<SpawnHandle>,
     slot: Option<ConnectionSlot>,
+    /// See [`Transport::username`].
+    pub(crate) transport_username: Option<ByteString>,
     pub(crate) client: Option<ClientInfo>,
     pub(crate) session: Option<SessionState>,
     /// True while this actor's connection id is the registry entry of its client id.
@@ -95,19 +104,20 @@ impl SessionActor {
     /// Start a session actor for a new connection on the current arbiter.
     pub fn start(core: Arc<BrokerCore>, transport: Transport) -> Addr<SessionActor> {
         SessionActor::create(move |ctx| {
-            let codec = MqttCodec::new(core.config.mqtt.max_packet_size);
-            let reader = FramedRead::with_capacity(transport.reader, codec.clone(), 512);
-            let reader = ctx.add_stream(reader);
-            let writer = FramedWrite::new(transport.writer, codec, ctx);
+            ctx.spawn(ConnectionIo::new(transport.reader, transport.writer));
             SessionActor {
                 conn_id: core.next_id(),
                 core,
                 listener: transport.listener,
                 peer: transport.peer,
                 phase: Phase::AwaitConnect,
-                writer: Some(writer),
-                reader: Some(reader),
+                out: BytesMut::new(),
+                io_waker: None,
+                connected_io: true,
+                drain_blocked: false,
+                idle_timer: None,
                 slot: transport.slot,
+                transport_username: transport.username,
                 client: None,
                 session: None,
                 registered: false,
@@ -127,11 +137,59 @@ impl SessionActor {
         }
     }
 
-    /// Write a packet to the client, if connected.
+    /// Queue a packet for the client, if connected; the connection driver writes it.
     pub(crate) fn send(&mut self, packet: Packet) {
-        if let Some(writer) = &mut self.writer {
-            self.core.metrics.packet_sent(&packet, encoded_len(&packet));
-            writer.write(packet);
+        if !self.connected_io || !self.writing() {
+            return;
+        }
+        let before = self.out.len();
+        if let Err(error) = encode_packet(&packet, &mut self.out) {
+            log::error!("{}: cannot encode {}: {}", self.who(), packet.name(), error);
+            return;
+        }
+        self.core
+            .metrics
+            .packet_sent(&packet, self.out.len() - before);
+        if before == 0 {
+            if let Some(waker) = &self.io_waker {
+                waker.wake_by_ref();
+            }
+        }
+    }
+
+    /// A packet arrived, `size` bytes on the wire.
+    pub(crate) fn on_packet_received(
+        &mut self,
+        packet: Packet,
+        size: usize,
+        ctx: &mut Context<Self>,
+    ) {
+        self.last_activity = Instant::now();
+        self.core.metrics.packet_received(&packet, size);
+        self.on_packet(packet, ctx);
+    }
+
+    /// The connection driver wrote everything: resume delivery if it was waiting for room.
+    pub(crate) fn on_output_flushed(&mut self, ctx: &mut Context<Self>) {
+        if self.drain_blocked {
+            self.drain_blocked = false;
+            self.drain(ctx);
+        }
+    }
+
+    /// The connection driver finished: the socket is closed.
+    pub(crate) fn on_connection_closed(&mut self, ctx: &mut Context<Self>) {
+        self.connected_io = false;
+        self.out = BytesMut::new();
+        if self.phase == Phase::Closing {
+            ctx.stop();
+        }
+    }
+
+    /// CONNECT arrived: the idle timer has done its job.
+    pub(crate) fn cancel_idle_timer(&mut self, ctx: &mut Context<Self>) {
+        if let Some(timer) = self.idle_timer.take() {
+            ctx.cancel_future(timer);
         }
     }
 
@@ -162,14 +220,12 @@ impl SessionActor {
                 self.publish_will();
             }
         }
-        if let Some(reader) = self.reader.take() {
-            ctx.cancel_future(reader);
-        }
         if let Some(timer) = self.keepalive_timer.take() {
             ctx.cancel_future(timer);
         }
-        if let Some(writer) = &mut self.writer {
-            writer.close();
+        // The connection driver sees the new phase, flushes what is queued and shuts down.
+        if let Some(waker) = &self.io_waker {
+            waker.wake_by_ref();
         }
         self.slot = None;
         if let Some(session) = &self.session {
@@ -182,10 +238,10 @@ impl SessionActor {
             self.go_offline(ctx);
         } else {
             self.phase = Phase::Closing;
-            if self.writer.is_none() {
+            if !self.connected_io {
                 ctx.stop();
             } else {
-                // The writer calls `finished` once flushed; don't wait forever on a dead peer.
+                // The driver stops the actor once flushed; don't wait forever on a dead peer.
                 ctx.run_later(Duration::from_secs(5), |_, ctx| ctx.stop());
             }
         }
@@ -193,7 +249,6 @@ impl SessionActor {
 
     fn go_offline(&mut self, ctx: &mut Context<Self>) {
         self.phase = Phase::Offline;
-        self.writer = None;
         let expiry = self.core.config.mqtt.session.expiry_interval;
         if !expiry.is_zero() {
             self.expiry_timer = Some(ctx.run_later(expiry, |act, ctx| {
@@ -212,6 +267,7 @@ impl SessionActor {
         let Some(will) = client.will.take() else {
             return;
         };
+        let will = *will;
         let message = Message::new(
             client.client_id.clone(),
             will.topic,
@@ -261,14 +317,15 @@ impl Actor for SessionActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         let idle = self.core.config.mqtt.idle_timeout;
-        ctx.run_later(idle, move |act, ctx| {
+        self.idle_timer = Some(ctx.run_later(idle, move |act, ctx| {
+            act.idle_timer = None;
             if act.phase == Phase::AwaitConnect {
                 act.close(
                     ctx,
                     CloseReason::Abnormal(format!("no CONNECT within {:?}", idle)),
                 );
             }
-        });
+        }));
     }
 }
 
@@ -284,42 +341,6 @@ impl Drop for SessionActor {
                     .sessions
                     .unregister(&client.client_id, self.conn_id);
             }
-        }
-    }
-}
-
-impl StreamHandler<Result<Packet, DecodeError>> for SessionActor {
-    fn handle(&mut self, item: Result<Packet, DecodeError>, ctx: &mut Self::Context) {
-        match item {
-            Ok(packet) => {
-                self.last_activity = Instant::now();
-                self.core
-                    .metrics
-                    .packet_received(&packet, encoded_len(&packet));
-                self.on_packet(packet, ctx);
-            }
-            Err(error) => self.on_decode_error(error, ctx),
-        }
-    }
-
-    fn finished(&mut self, ctx: &mut Self::Context) {
-        self.reader = None;
-        self.close(
-            ctx,
-            CloseReason::Abnormal("connection closed by peer".into()),
-        );
-    }
-}
-
-impl WriteHandler<std::io::Error> for SessionActor {
-    fn error(&mut self, err: std::io::Error, ctx: &mut Self::Context) -> Running {
-        self.close(ctx, CloseReason::Abnormal(format!("write error: {}", err)));
-        Running::Continue
-    }
-
-    fn finished(&mut self, ctx: &mut Self::Context) {
-        if self.phase == Phase::Closing {
-            ctx.stop();
         }
     }
 }

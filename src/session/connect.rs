@@ -2,15 +2,15 @@
 //! registration under the client id, takeover of a previous session, and CONNACK.
 
 use crate::mqtt::decode::DecodeError;
-use crate::mqtt::packet::{ConnAck, Connect, ConnectReturnCode, Packet};
+use crate::mqtt::packet::{ConnAck, Connect, ConnectReturnCode, LastWill, Packet};
 use crate::mqtt::topic::validate_name;
 use crate::session::actor::{ClientInfo, CloseReason, Phase, SessionActor};
-use crate::session::inbox::Inbox;
 use crate::session::registry::Registration;
 use crate::session::state::SessionState;
 use actix::prelude::*;
+use bytes::Bytes;
+use bytestring::ByteString;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 
 /// Sent by a new connection to the actor that held its client id: hand the session over
 /// (`None` when it is clean, or `discard` says the new connection wants a clean one).
@@ -25,11 +25,9 @@ pub struct Takeover {
 #[rtype(result = "()")]
 pub struct Shutdown;
 
-/// Wakes the actor when its inbox has new deliveries.
-pub(crate) struct InboxWake;
-
 impl SessionActor {
     pub(crate) fn on_connect(&mut self, connect: Connect, ctx: &mut Context<Self>) {
+        self.cancel_idle_timer(ctx);
         let mqtt = &self.core.config.mqtt;
         let mut client_id = connect.client_id.clone();
         if client_id.is_empty() {
@@ -65,12 +63,23 @@ impl SessionActor {
                 return self.close(ctx, CloseReason::Abnormal(why));
             }
         }
+        // Copies, so the long-lived client info does not pin the buffer the packet came in.
+        let client_id = detach(&client_id);
         self.client = Some(ClientInfo {
             client_id: client_id.clone(),
-            username: connect.username.clone(),
+            username: self
+                .transport_username
+                .clone()
+                .or_else(|| connect.username.as_ref().map(detach)),
             protocol: connect.protocol,
             keep_alive: connect.keep_alive,
-            will: connect.will.clone(),
+            will: connect.will.map(|will| {
+                Box::new(LastWill {
+                    topic: detach(&will.topic),
+                    message: Bytes::copy_from_slice(&will.message),
+                    ..will
+                })
+            }),
         });
         self.phase = Phase::Connecting;
         let registration = Registration {
@@ -133,7 +142,6 @@ impl SessionActor {
         self.phase = Phase::Connected;
         self.core.connected.fetch_add(1, Ordering::Relaxed);
         self.start_keepalive(ctx);
-        ctx.add_stream(inbox_wakes(inbox.clone()));
         self.resend_inflight(ctx);
         inbox.set_online(true);
         self.drain(ctx);
@@ -157,20 +165,9 @@ impl SessionActor {
     }
 }
 
-/// A stream that yields whenever the inbox is notified of new deliveries.
-fn inbox_wakes(inbox: Arc<Inbox>) -> impl futures_util::Stream<Item = InboxWake> {
-    futures_util::stream::unfold(inbox, |inbox| async move {
-        inbox.notified().await;
-        Some((InboxWake, inbox))
-    })
-}
-
-impl StreamHandler<InboxWake> for SessionActor {
-    fn handle(&mut self, _: InboxWake, ctx: &mut Self::Context) {
-        self.drain(ctx);
-    }
-
-    fn finished(&mut self, _: &mut Self::Context) {}
+/// A copy of `text` in its own allocation.
+fn detach(text: &ByteString) -> ByteString {
+    ByteString::from(text.to_string())
 }
 
 impl Handler<Takeover> for SessionActor {

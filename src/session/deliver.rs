@@ -2,37 +2,63 @@
 //! the inbox into the inflight window and onto the wire, retries with DUP, and the re-send of
 //! everything unacknowledged when a session resumes.
 
-use crate::mqtt::packet::{Packet, Publish, QoS};
+use crate::mqtt::packet::{Packet, PacketId, Publish, QoS};
 use crate::session::actor::{Phase, SessionActor};
 use crate::session::inbox::Delivery;
 use crate::session::inflight::InflightState;
+use crate::session::io::OUT_HIGH_WATER;
 use crate::sys::metrics::Metric;
 use actix::prelude::*;
 use std::time::Instant;
 
+/// Deliveries taken from the queues per round, between checks of the output buffer.
+const DRAIN_BATCH: usize = 64;
+
 impl SessionActor {
-    /// Send what the inflight window allows: the retained backlog first, then the inbox.
+    /// Send what the inflight window and the output buffer allow: the retained backlog
+    /// first, then the inbox. With the output buffer full, wait for the driver to flush;
+    /// with the inbox empty, leave the driver's waker in it for the next publisher.
     pub(crate) fn drain(&mut self, ctx: &mut Context<Self>) {
         if self.phase != Phase::Connected {
             return;
         }
+        let waker = self.io_waker.clone();
         let mut ready = Vec::new();
-        let session = self.session_mut();
-        let mut free = session.free_slots();
-        while let Some(front) = session.backlog.front() {
-            if front.qos != QoS::AtMostOnce {
-                if free == 0 {
-                    break;
-                }
-                free -= 1;
+        loop {
+            if self.out.len() >= OUT_HIGH_WATER {
+                self.drain_blocked = true;
+                break;
             }
-            ready.extend(session.backlog.pop_front());
-        }
-        if session.backlog.is_empty() {
-            session.inbox.take(free, &mut ready);
-        }
-        for delivery in ready {
-            self.send_delivery(delivery);
+            let session = self.session_mut();
+            let mut free = session
+                .windows_if_any()
+                .map_or(usize::MAX, |w| w.free_slots());
+            let has_backlog = session
+                .windows_if_any()
+                .is_some_and(|w| !w.backlog.is_empty());
+            if has_backlog {
+                let backlog = &mut session.windows().backlog;
+                while ready.len() < DRAIN_BATCH {
+                    let Some(front) = backlog.front() else { break };
+                    if front.qos != QoS::AtMostOnce {
+                        if free == 0 {
+                            break;
+                        }
+                        free -= 1;
+                    }
+                    ready.extend(backlog.pop_front());
+                }
+            }
+            if !has_backlog || session.windows().backlog.is_empty() {
+                let room = DRAIN_BATCH - ready.len();
+                session.inbox.take(free, room, &mut ready, waker.as_ref());
+            }
+            if ready.is_empty() {
+                break;
+            }
+            for delivery in ready.drain(..) {
+                self.send_delivery(delivery);
+            }
         }
         self.ensure_timer(ctx);
     }
@@ -41,8 +67,8 @@ impl SessionActor {
         let packet_id = if delivery.qos == QoS::AtMostOnce {
             None
         } else {
-            let session = self.session_mut();
-            let Some(id) = session.next_packet_id() else {
+            let windows = self.session_mut().windows();
+            let Some(id) = windows.next_packet_id() else {
                 // 65,535 messages inflight: only possible with an unlimited window.
                 self.core.metrics.inc(Metric::MessagesDropped);
                 return;
@@ -52,7 +78,7 @@ impl SessionActor {
             } else {
                 InflightState::AwaitPubRec(delivery.clone())
             };
-            session.inflight.insert(id, state, Instant::now());
+            windows.inflight.insert(id, state, Instant::now());
             Some(id)
         };
         self.send(Packet::Publish(publish_of(&delivery, packet_id, false)));
@@ -61,24 +87,26 @@ impl SessionActor {
     /// Re-send every unacknowledged message, DUP=1, on resume (MQTT-4.4.0-1).
     pub(crate) fn resend_inflight(&mut self, ctx: &mut Context<Self>) {
         let now = Instant::now();
-        let session = self.session_mut();
-        let ids: Vec<_> = session.inflight.iter().map(|(id, _)| id).collect();
+        let Some(windows) = self.session.as_ref().and_then(|s| s.windows_if_any()) else {
+            return;
+        };
+        let ids: Vec<_> = windows.inflight.iter().map(|(id, _)| id).collect();
         for id in ids {
             self.retransmit(id, now);
         }
         self.ensure_timer(ctx);
     }
 
-    fn retransmit(&mut self, id: crate::mqtt::packet::PacketId, now: Instant) {
-        let session = self.session_mut();
-        let packet = match session.inflight.get(id).map(|entry| &entry.state) {
+    fn retransmit(&mut self, id: PacketId, now: Instant) {
+        let windows = self.session_mut().windows();
+        let packet = match windows.inflight.get(id).map(|entry| &entry.state) {
             Some(InflightState::AwaitPubAck(delivery) | InflightState::AwaitPubRec(delivery)) => {
                 Packet::Publish(publish_of(delivery, Some(id), true))
             }
             Some(InflightState::AwaitPubComp) => Packet::PubRel(id),
             None => return,
         };
-        session.inflight.touch(id, now);
+        windows.inflight.touch(id, now);
         self.send(packet);
     }
 
@@ -88,13 +116,15 @@ impl SessionActor {
             return;
         }
         let retry_interval = self.core.config.mqtt.session.retry_interval;
-        let Some(session) = &self.session else { return };
+        let Some(windows) = self.session.as_ref().and_then(|s| s.windows_if_any()) else {
+            return;
+        };
         let next_retry = if self.phase == Phase::Connected && !retry_interval.is_zero() {
-            session.inflight.next_retry_at(retry_interval)
+            windows.inflight.next_retry_at(retry_interval)
         } else {
             None // offline: everything is re-sent on resume instead
         };
-        let next_expiry = session.awaiting_rel.next_expiry();
+        let next_expiry = windows.awaiting_rel.next_expiry();
         let due = match (next_retry, next_expiry) {
             (Some(a), Some(b)) => a.min(b),
             (Some(a), None) | (None, Some(a)) => a,
@@ -112,30 +142,23 @@ impl SessionActor {
         let now = Instant::now();
         let retry_interval = self.core.config.mqtt.session.retry_interval;
         let who = self.who();
-        let session = self.session_mut();
-        let expired = session.awaiting_rel.expire(now);
+        let connected = self.phase == Phase::Connected;
+        let windows = self.session_mut().windows();
+        let expired = windows.awaiting_rel.expire(now);
         if expired > 0 {
             log::info!("{}: {} QoS 2 ids expired awaiting PUBREL", who, expired);
         }
-        if self.phase != Phase::Connected || retry_interval.is_zero() {
+        if !connected || retry_interval.is_zero() {
             return;
         }
-        for id in self
-            .session_mut()
-            .inflight
-            .due_for_retry(now, retry_interval)
-        {
+        for id in windows.inflight.due_for_retry(now, retry_interval) {
             self.retransmit(id, now);
         }
     }
 }
 
 /// The PUBLISH packet of a delivery.
-fn publish_of(
-    delivery: &Delivery,
-    packet_id: Option<crate::mqtt::packet::PacketId>,
-    dup: bool,
-) -> Publish {
+fn publish_of(delivery: &Delivery, packet_id: Option<PacketId>, dup: bool) -> Publish {
     Publish {
         dup,
         qos: delivery.qos,

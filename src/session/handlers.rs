@@ -32,25 +32,30 @@ impl SessionActor {
     fn on_connected_packet(&mut self, packet: Packet, ctx: &mut Context<Self>) {
         match packet {
             Packet::Publish(publish) => self.on_publish(publish, ctx),
-            Packet::PubAck(id) => match self.session_mut().inflight.puback(id) {
+            Packet::PubAck(id) => match self.session_mut().windows().inflight.puback(id) {
                 Some(_) => self.drain(ctx),
                 None => self.core.metrics.inc(Metric::PacketsPubackMissed),
             },
-            Packet::PubRec(id) => match self.session_mut().inflight.pubrec(id, Instant::now()) {
+            Packet::PubRec(id) => match self
+                .session_mut()
+                .windows()
+                .inflight
+                .pubrec(id, Instant::now())
+            {
                 PubRecOutcome::Received(_) | PubRecOutcome::AlreadyReleased => {
                     self.send(Packet::PubRel(id))
                 }
                 PubRecOutcome::Unknown => self.core.metrics.inc(Metric::PacketsPubrecMissed),
             },
             Packet::PubRel(id) => {
-                if !self.session_mut().awaiting_rel.release(id) {
+                if !self.session_mut().windows().awaiting_rel.release(id) {
                     self.core.metrics.inc(Metric::PacketsPubrelMissed);
                 }
                 // MQTT-4.3.3: PUBCOMP even for an id we no longer know.
                 self.send(Packet::PubComp(id));
             }
             Packet::PubComp(id) => {
-                if self.session_mut().inflight.pubcomp(id) {
+                if self.session_mut().windows().inflight.pubcomp(id) {
                     self.drain(ctx);
                 } else {
                     self.core.metrics.inc(Metric::PacketsPubcompMissed);
@@ -107,7 +112,12 @@ impl SessionActor {
                 self.send(Packet::PubAck(id));
             }
             (QoS::ExactlyOnce, Some(id)) => {
-                match self.session_mut().awaiting_rel.receive(id, Instant::now()) {
+                match self
+                    .session_mut()
+                    .windows()
+                    .awaiting_rel
+                    .receive(id, Instant::now())
+                {
                     ReceiveOutcome::New => {
                         self.core.publish(message, Some(key));
                         self.send(Packet::PubRec(id));
@@ -195,7 +205,7 @@ impl SessionActor {
                     qos,
                     retain: true,
                 };
-                self.session_mut().backlog.push_back(delivery);
+                self.session_mut().windows().backlog.push_back(delivery);
             }
         }
     }

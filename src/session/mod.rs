@@ -8,6 +8,7 @@ mod deliver;
 mod handlers;
 pub mod inbox;
 pub mod inflight;
+mod io;
 pub mod mqueue;
 pub mod packet_id;
 pub mod registry;

@@ -4,7 +4,6 @@
 //! routes are removed, even if its actor died in a panic.
 
 use crate::broker::BrokerCore;
-use crate::config::Config;
 use crate::mqtt::packet::{PacketId, QoS};
 use crate::router::SessionKey;
 use crate::session::awaiting_rel::AwaitingRel;
@@ -23,36 +22,25 @@ pub struct SessionState {
     pub clean_session: bool,
     /// Topic filter → granted QoS.
     pub subscriptions: HashMap<ByteString, QoS>,
-    pub inflight: InflightWindow<Delivery>,
-    pub awaiting_rel: AwaitingRel,
-    pub packet_ids: PacketIdAllocator,
     pub inbox: Arc<Inbox>,
-    /// Retained messages for new subscriptions, sent before the inbox; not bounded by the
-    /// mqueue, so a `#` subscriber receives every retained message.
-    pub backlog: VecDeque<Delivery>,
+    /// Created on first use: a client that never exchanges QoS 1/2 or retained messages
+    /// (most idle devices) does not pay for them.
+    windows: Option<Box<Windows>>,
     pub created_at: SystemTime,
     core: Arc<BrokerCore>,
 }
 
-impl SessionState {
-    pub fn new(core: Arc<BrokerCore>, client_id: ByteString, clean_session: bool) -> SessionState {
-        let config: &Config = &core.config;
-        let session = &config.mqtt.session;
-        SessionState {
-            key: core.next_id(),
-            client_id,
-            clean_session,
-            subscriptions: HashMap::new(),
-            inflight: InflightWindow::new(session.max_inflight),
-            awaiting_rel: AwaitingRel::new(session.max_awaiting_rel, session.await_rel_timeout),
-            packet_ids: PacketIdAllocator::new(),
-            backlog: VecDeque::new(),
-            inbox: Inbox::new(config.mqtt.mqueue.max_length, config.mqtt.mqueue.store_qos0),
-            created_at: SystemTime::now(),
-            core,
-        }
-    }
+/// The message windows of a session.
+pub struct Windows {
+    pub inflight: InflightWindow<Delivery>,
+    pub awaiting_rel: AwaitingRel,
+    pub packet_ids: PacketIdAllocator,
+    /// Retained messages for new subscriptions, sent before the inbox; not bounded by the
+    /// mqueue, so a `#` subscriber receives every retained message.
+    pub backlog: VecDeque<Delivery>,
+}
 
+impl Windows {
     /// A packet id not used by any message still inflight.
     pub fn next_packet_id(&mut self) -> Option<PacketId> {
         let inflight = &self.inflight;
@@ -65,6 +53,40 @@ impl SessionState {
             0 => usize::MAX,
             max => max.saturating_sub(self.inflight.len()),
         }
+    }
+}
+
+impl SessionState {
+    pub fn new(core: Arc<BrokerCore>, client_id: ByteString, clean_session: bool) -> SessionState {
+        let mqueue = &core.config.mqtt.mqueue;
+        SessionState {
+            key: core.next_id(),
+            client_id,
+            clean_session,
+            subscriptions: HashMap::new(),
+            inbox: Inbox::new(mqueue.max_length, mqueue.store_qos0),
+            windows: None,
+            created_at: SystemTime::now(),
+            core,
+        }
+    }
+
+    /// The windows, created on first use.
+    pub fn windows(&mut self) -> &mut Windows {
+        let session = &self.core.config.mqtt.session;
+        self.windows.get_or_insert_with(|| {
+            Box::new(Windows {
+                inflight: InflightWindow::new(session.max_inflight),
+                awaiting_rel: AwaitingRel::new(session.max_awaiting_rel, session.await_rel_timeout),
+                packet_ids: PacketIdAllocator::new(),
+                backlog: VecDeque::new(),
+            })
+        })
+    }
+
+    /// The windows, if any were ever needed.
+    pub fn windows_if_any(&self) -> Option<&Windows> {
+        self.windows.as_deref()
     }
 }
 

@@ -47,6 +47,11 @@ pub fn start_broker(overrides: &[(&str, &str)]) -> Broker {
     let mut pairs: Vec<(&str, &str)> = vec![
         ("EMQTTD_LISTENER__TCP__EXTERNAL__BIND", "127.0.0.1:0"),
         ("EMQTTD_NODE__DATA_DIR", dir.as_str()),
+        // The TLS, WebSocket and HTTP listeners are off unless a test turns them on.
+        ("EMQTTD_LISTENER__SSL__EXTERNAL__ENABLE", "false"),
+        ("EMQTTD_LISTENER__WS__EXTERNAL__ENABLE", "false"),
+        ("EMQTTD_LISTENER__WSS__EXTERNAL__ENABLE", "false"),
+        ("EMQTTD_HTTP__ENABLE", "false"),
     ];
     pairs.extend_from_slice(overrides);
     let config = Config::from_env_pairs(&pairs)
