@@ -1,12 +1,14 @@
 //! Boot and shutdown of the broker (emqttd_app): the ordered boot list, and a graceful stop
 //! in reverse order.
 //!
-//! Boot order: bind every listener (tcp, ssl, ws, wss, http; TLS files read) → router shards →
-//! broker core (retainer, session registry, hooks, metrics) → `$SYS` publisher → serve the
+//! Boot order: access control (acl.conf read and parsed) → bind every listener (tcp, ssl, ws, wss, http; TLS files read) → router shards →
+//! broker core (retainer, session registry, hooks, metrics) → `$SYS` publisher → modules
+//! (`[module.*]`: rewrite, presence, autosub) → serve the
 //! listeners (tcp and ssl on one actix-server; ws, wss and http each on an actix-web server).
 //! Stop: pause the listeners, close every session, stop the listeners' workers, stop the actor
 //! system.
 
+use crate::access::AccessControl;
 use crate::broker::BrokerCore;
 use crate::config::Config;
 use crate::config::TlsOptions;
@@ -38,6 +40,8 @@ pub enum StartError {
         key: String,
         message: String,
     },
+    /// The acl file (`mqtt.acl_file`) is missing, unreadable or malformed (file and line named).
+    Acl(crate::access::AclError),
     /// The actor system or its threads could not start.
     Runtime(String),
 }
@@ -65,6 +69,7 @@ impl fmt::Display for StartError {
                 key,
                 message,
             } => write!(f, "listener {} (key {}): {}", listener, key, message),
+            StartError::Acl(error) => write!(f, "{}", error),
             StartError::Runtime(why) => write!(f, "cannot start the broker runtime: {}", why),
         }
     }
@@ -190,6 +195,9 @@ fn run(
         log::info!("emqttd is stopping");
         futures_util::future::join_all(handles.iter().map(|h| h.pause())).await;
         disconnect_all(&core).await;
+        if let Ok(mut modules) = core.modules.lock() {
+            crate::modules::unload_all(&mut modules, &core);
+        }
         futures_util::future::join_all(handles.iter().map(|h| h.stop(true))).await;
         futures_util::future::join_all(serving).await;
         log::info!("emqttd stopped");
@@ -234,13 +242,19 @@ type TlsServer = (rustls::ServerConfig, Duration);
 /// The boot list. Listeners are bound (and TLS files read) first, so an address in use or a
 /// bad certificate fails start-up before any actor runs.
 fn boot(config: Config) -> Result<Serving, StartError> {
+    // The ACL first: a half-read acl.conf must not start a broker.
+    let access = AccessControl::load(&config.mqtt).map_err(StartError::Acl)?;
     let bound = bind_all(&config)?;
     let infos: Vec<Arc<ListenerInfo>> = bound.iter().map(|b| b.socket().info.clone()).collect();
 
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let router = Router::start(cores);
-    let core = Arc::new(BrokerCore::new(config, router));
+    let core = Arc::new(BrokerCore::with_access(config, router, access));
     SysPublisher::new(core.clone()).start();
+    let modules = crate::modules::load_enabled(&core);
+    if let Ok(mut loaded) = core.modules.lock() {
+        *loaded = modules;
+    }
 
     let mut builder = actix_server::Server::build()
         .workers(cores)
@@ -275,6 +289,9 @@ fn boot(config: Config) -> Result<Serving, StartError> {
     }
     if let Ok(mut listeners) = core.listeners.lock() {
         *listeners = addrs;
+    }
+    if let Ok(mut all) = core.listener_infos.lock() {
+        *all = infos.clone();
     }
     servers.insert(0, builder.run());
     Ok((core.clone(), servers, infos))

@@ -3,6 +3,7 @@
 //! `app` boots the broker; the pure protocol pieces (`mqtt`, `router::trie`,
 //! `retainer::index`, the session windows) carry no actix dependency.
 
+pub mod access;
 pub mod app;
 pub mod broker;
 pub mod cli;
@@ -10,6 +11,7 @@ pub mod config;
 pub mod hooks;
 pub mod http;
 pub mod listener;
+pub mod modules;
 pub mod mqtt;
 pub mod retainer;
 pub mod router;

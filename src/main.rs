@@ -65,7 +65,7 @@ fn start(explicit: Option<&Path>) -> ExitCode {
         env!("CARGO_PKG_VERSION"),
         node
     );
-    signals.wait();
+    signals.wait(&broker);
     broker.stop();
     ExitCode::SUCCESS
 }
@@ -79,11 +79,13 @@ fn init_logging(level: log::LevelFilter) {
     builder.init();
 }
 
-/// SIGINT and SIGTERM handlers, installed before the broker starts.
+/// SIGINT and SIGTERM (stop) and SIGHUP (reload the acl file) handlers, installed before the
+/// broker starts.
 struct Signals {
     runtime: tokio::runtime::Runtime,
     interrupt: Signal,
     terminate: Signal,
+    hangup: Signal,
 }
 
 impl Signals {
@@ -91,25 +93,35 @@ impl Signals {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let (interrupt, terminate) = runtime.block_on(async {
+        let (interrupt, terminate, hangup) = runtime.block_on(async {
             Ok::<_, std::io::Error>((
                 signal(SignalKind::interrupt())?,
                 signal(SignalKind::terminate())?,
+                signal(SignalKind::hangup())?,
             ))
         })?;
         Ok(Signals {
             runtime,
             interrupt,
             terminate,
+            hangup,
         })
     }
 
-    /// Block until SIGINT or SIGTERM.
-    fn wait(mut self) {
+    /// Block until SIGINT or SIGTERM; on SIGHUP reload the acl file (all or nothing).
+    fn wait(mut self, broker: &Broker) {
         self.runtime.block_on(async {
-            tokio::select! {
-                _ = self.interrupt.recv() => log::info!("SIGINT received"),
-                _ = self.terminate.recv() => log::info!("SIGTERM received"),
+            loop {
+                tokio::select! {
+                    _ = self.interrupt.recv() => return log::info!("SIGINT received"),
+                    _ = self.terminate.recv() => return log::info!("SIGTERM received"),
+                    _ = self.hangup.recv() => {
+                        log::info!("SIGHUP received: reloading the acl file");
+                        if let Err(error) = broker.core().access.reload_acl() {
+                            log::error!("acl reload failed, the previous rules stay: {}", error);
+                        }
+                    }
+                }
             }
         });
     }

@@ -2,11 +2,14 @@
 
 mod common;
 
+mod access;
 mod broker_process;
 mod clients;
 mod connect;
+mod hooks;
 mod http_publish;
 mod malformed;
+mod modules;
 mod pubsub;
 mod qos;
 mod retained;

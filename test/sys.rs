@@ -209,6 +209,20 @@ async fn client_count_follows_connects_and_disconnects() {
 }
 
 #[tokio::test]
+async fn connections_are_counted_per_listener() {
+    let broker = start_broker(&[("EMQTTD_SYS__INTERVAL", "1s")]);
+    let addr = broker.tcp_addr();
+    let suffix = "stats/listeners/tcp:external/count";
+    let mut sub = Client::connect(addr, "listener-watch").await;
+    sub.subscribe_ok(&format!("{SYS_PREFIX}{suffix}"), QoS::AtMostOnce)
+        .await;
+    let other = Client::connect(addr, "listener-other").await;
+    wait_value(&mut sub, suffix, Duration::from_secs(5), |v| v == 2).await;
+    other.disconnect().await;
+    wait_value(&mut sub, suffix, Duration::from_secs(5), |v| v == 1).await;
+}
+
+#[tokio::test]
 async fn message_metrics_count_publishes() {
     let broker = start_broker(&[("EMQTTD_SYS__INTERVAL", "1s")]);
     let addr = broker.tcp_addr();

@@ -1,8 +1,10 @@
 //! `BrokerCore`: the handles every session shares (config, router, retainer, session registry,
 //! hooks, metrics), built once at boot and passed around as `Arc<BrokerCore>`.
 
+use crate::access::AccessControl;
 use crate::config::Config;
 use crate::hooks::Hooks;
+use crate::listener::ListenerInfo;
 use crate::retainer::{MemoryRetainStore, Retainer};
 use crate::router::Router;
 use crate::session::registry::SessionRegistry;
@@ -10,7 +12,7 @@ use crate::sys::metrics::Metrics;
 use bytestring::ByteString;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
 pub struct BrokerCore {
@@ -21,6 +23,10 @@ pub struct BrokerCore {
     pub retainer: Retainer,
     pub sessions: SessionRegistry,
     pub hooks: Hooks,
+    /// The loaded built-in modules (`[module.*]`), unloaded at stop.
+    pub modules: Mutex<Vec<Box<dyn crate::modules::Module>>>,
+    /// The auth chain and the ACL chain (acl.conf loaded at boot, reloadable).
+    pub access: AccessControl,
     pub metrics: Metrics,
     /// Clients with an accepted CONNECT whose connection is open.
     pub connected: AtomicUsize,
@@ -28,12 +34,21 @@ pub struct BrokerCore {
     pub started_at: SystemTime,
     /// Every serving listener with its bound address, as `proto:name`.
     pub listeners: Mutex<Vec<(String, SocketAddr)>>,
+    /// Every serving listener's connection accounting, for `$SYS` and stats.
+    pub listener_infos: Mutex<Vec<Arc<ListenerInfo>>>,
     next_id: AtomicU64,
 }
 
 impl BrokerCore {
     /// Build the core; the router's shard actors start on the current arbiter.
+    /// Without acl.conf rules (`mqtt.acl_nomatch` decides); boot uses [`BrokerCore::with_access`].
     pub fn new(config: Config, router: Router) -> BrokerCore {
+        let access = AccessControl::without_acl_file(&config.mqtt);
+        Self::with_access(config, router, access)
+    }
+
+    /// Build the core around an access control loaded from the configuration.
+    pub fn with_access(config: Config, router: Router, access: AccessControl) -> BrokerCore {
         let retainer = Retainer::new(&config.retainer, Box::new(MemoryRetainStore::new()));
         BrokerCore {
             node: config.node.name.clone().into(),
@@ -42,11 +57,14 @@ impl BrokerCore {
             retainer,
             sessions: SessionRegistry::default(),
             hooks: Hooks::default(),
+            modules: Mutex::new(Vec::new()),
+            access,
             metrics: Metrics::default(),
             connected: AtomicUsize::new(0),
             started: Instant::now(),
             started_at: SystemTime::now(),
             listeners: Mutex::new(Vec::new()),
+            listener_infos: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(1),
         }
     }

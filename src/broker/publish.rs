@@ -3,10 +3,12 @@
 //! No actor round trip, no copy of the payload.
 
 use crate::broker::{BrokerCore, Message};
+use crate::hooks::{DropReason, EventKind, HookEvent};
 use crate::retainer::RetainOutcome;
 use crate::router::{Route, SessionKey};
 use crate::session::inbox::{DeliverOutcome, Delivery};
 use crate::sys::metrics::Metric;
+use std::cell::RefCell;
 use std::sync::Arc;
 
 /// How many subscribers a publish reached.
@@ -15,11 +17,26 @@ pub struct PublishOutcome {
     pub delivered: usize,
 }
 
+thread_local! {
+    static MATCHED: RefCell<Vec<(SessionKey, Route)>> = const { RefCell::new(Vec::new()) };
+}
+
 impl BrokerCore {
     /// Publish `message` from session `origin` (None for the broker itself).
     pub fn publish(&self, message: Message, origin: Option<SessionKey>) -> PublishOutcome {
+        // A copy to report a hook's drop with, only when somebody listens.
+        let original = self
+            .hooks
+            .wants(EventKind::MessageDropped)
+            .then(|| message.clone());
         let Some(message) = self.hooks.run_message_publish(message) else {
             self.metrics.inc(Metric::MessagesDropped);
+            if let Some(original) = original {
+                self.notify(EventKind::MessageDropped, || HookEvent::MessageDropped {
+                    message: Arc::new(original),
+                    reason: DropReason::Hook,
+                });
+            }
             return PublishOutcome { delivered: 0 };
         };
         let message = Arc::new(message);
@@ -39,6 +56,10 @@ impl BrokerCore {
         let delivered = self.dispatch(&message, origin);
         if delivered == 0 {
             self.metrics.inc(Metric::MessagesDropped);
+            self.notify(EventKind::MessageDropped, || HookEvent::MessageDropped {
+                message: message.clone(),
+                reason: DropReason::NoSubscribers,
+            });
         }
         PublishOutcome { delivered }
     }
@@ -49,7 +70,8 @@ impl BrokerCore {
         } else {
             None
         };
-        let mut matched: Vec<(SessionKey, Route)> = Vec::new();
+        // A per-thread buffer: no allocation per publish once it has grown.
+        let mut matched = MATCHED.with(|buffer| std::mem::take(&mut *buffer.borrow_mut()));
         self.router
             .index()
             .for_each_match(&message.topic, |key, route| {
@@ -76,11 +98,22 @@ impl BrokerCore {
             };
             match route.inbox.deliver(delivery) {
                 DeliverOutcome::Queued => {}
-                DeliverOutcome::QueuedDroppedOldest | DeliverOutcome::Dropped => {
-                    self.metrics.inc(Metric::MessagesDropped)
-                }
+                DeliverOutcome::QueuedDroppedOldest(dropped) => self.queue_drop(dropped),
+                DeliverOutcome::Dropped => self.queue_drop(message.clone()),
             }
         }
-        matched.len()
+        let delivered = matched.len();
+        matched.clear();
+        MATCHED.with(|buffer| *buffer.borrow_mut() = matched);
+        delivered
+    }
+
+    /// A session's queue dropped `message` (full, or QoS 0 for an offline client).
+    fn queue_drop(&self, message: Arc<Message>) {
+        self.metrics.inc(Metric::MessagesDropped);
+        self.notify(EventKind::MessageDropped, || HookEvent::MessageDropped {
+            message,
+            reason: DropReason::QueueFull,
+        });
     }
 }

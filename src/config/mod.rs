@@ -9,6 +9,7 @@ mod addr;
 mod de;
 pub mod env;
 mod error;
+mod modules;
 mod transport;
 pub mod units;
 mod validate;
@@ -27,6 +28,9 @@ use toml::{Table, Value};
 pub use addr::{parse_bind, BIND_EXPECTED};
 pub use env::{env_var_for, ENV_PREFIX, ENV_SEPARATOR};
 pub use error::{ConfigError, ErrorKind, Origin};
+pub use modules::{
+    AutosubConfig, AutosubTopic, ModulesConfig, PresenceConfig, Rewrite, RewriteConfig, RewriteRule,
+};
 pub use transport::{
     HttpConfig, SslListenerConfig, TlsOptions, WsListenerConfig, WssListenerConfig, DEFAULT_ADMIN,
     PEER_CERT_AS_USERNAME, TLS_VERSIONS, VERIFY_NONE, VERIFY_PEER,
@@ -48,6 +52,8 @@ pub struct Config {
     pub retainer: RetainerConfig,
     pub sys: SysConfig,
     pub http: HttpConfig,
+    /// `[module.*]`: the built-in modules.
+    pub module: ModulesConfig,
 }
 
 /// `[node]`
@@ -158,6 +164,12 @@ pub struct MqttConfig {
     pub idle_timeout: Duration,
     /// Default `true`.
     pub allow_anonymous: bool,
+    /// emqttd `acl.conf` rules; default `etc/acl.conf` (may be missing); `""` = no file.
+    pub acl_file: PathBuf,
+    /// What an ACL check no rule matches decides; default `allow`.
+    pub acl_nomatch: AclNomatch,
+    /// Cache ACL decisions per session; default `true`.
+    pub cache_acl: bool,
     /// Kick after `keepalive * backoff * 2` without traffic; default 0.75; > 0.
     pub keepalive_backoff: f64,
     pub session: SessionConfig,
@@ -171,6 +183,9 @@ impl Default for MqttConfig {
             max_clientid_len: 1024,
             idle_timeout: Duration::from_secs(15),
             allow_anonymous: true,
+            acl_file: PathBuf::from(DEFAULT_ACL_FILE),
+            acl_nomatch: AclNomatch::Allow,
+            cache_acl: true,
             keepalive_backoff: 0.75,
             session: SessionConfig::default(),
             mqueue: MqueueConfig::default(),
@@ -185,6 +200,36 @@ impl MqttConfig {
         (keepalive_secs != 0).then(|| {
             Duration::from_secs_f64(f64::from(keepalive_secs) * self.keepalive_backoff * 2.0)
         })
+    }
+}
+
+/// Where the broker looks for its ACL rules by default; a missing file there is only a warning.
+pub const DEFAULT_ACL_FILE: &str = "etc/acl.conf";
+
+/// `mqtt.acl_nomatch`: the decision when no ACL rule matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AclNomatch {
+    Allow,
+    Deny,
+}
+
+impl<'de> Deserialize<'de> for AclNomatch {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = AclNomatch;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("\"allow\" or \"deny\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<AclNomatch, E> {
+                match v.trim().to_ascii_lowercase().as_str() {
+                    "allow" => Ok(AclNomatch::Allow),
+                    "deny" => Ok(AclNomatch::Deny),
+                    _ => Err(E::invalid_value(Unexpected::Str(v), &self)),
+                }
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 

@@ -98,6 +98,10 @@ fn shipped_file_lists_every_key() {
         "retainer",
         "sys",
         "http",
+        "module",
+        "module.presence",
+        "module.autosub",
+        "module.rewrite",
     ] {
         assert!(
             probed.iter().any(|p| p == section),
@@ -608,4 +612,91 @@ fn load_reads_file_or_falls_back_to_defaults() {
     std::fs::write(&path, b"name = \"\xff\"").unwrap();
     assert_eq!(Config::load(&path, true).unwrap_err().kind(), ErrorKind::Io);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn module_defaults_file_and_env_overrides() {
+    let c = Config::default();
+    assert!(!c.module.presence.enable);
+    assert_eq!(c.module.presence.qos, 0);
+    assert!(!c.module.autosub.enable);
+    assert_eq!(c.module.autosub.topics[0].topic, "$client/%c");
+    assert_eq!(c.module.autosub.topics[0].qos, 1);
+    assert!(!c.module.rewrite.enable);
+    assert_eq!(c.module.rewrite.rules[0].filter, "x/#");
+    assert_eq!(c.module.rewrite.rules[0].rewrites[0].dest, "z/y/$1");
+
+    let c = Config::from_env_pairs(&[
+        ("EMQTTD_MODULE__PRESENCE__ENABLE", "true"),
+        ("EMQTTD_MODULE__PRESENCE__QOS", "1"),
+        (
+            "EMQTTD_MODULE__AUTOSUB__TOPICS",
+            r#"[{topic = "a/%u", qos = 2}, {topic = "b"}]"#,
+        ),
+        ("EMQTTD_MODULE__REWRITE__ENABLE", "true"),
+    ])
+    .unwrap();
+    assert!(c.module.presence.enable);
+    assert_eq!(c.module.presence.qos, 1);
+    assert_eq!(c.module.autosub.topics.len(), 2);
+    assert_eq!(c.module.autosub.topics[0].topic, "a/%u");
+    assert_eq!(c.module.autosub.topics[1].qos, 0);
+    assert!(c.module.rewrite.enable);
+
+    let c = from_file(
+        r#"
+[module.rewrite]
+enable = true
+rules = [
+  { filter = "a/#", rewrites = [{ regex = "^a/(.+)$", dest = "b/$1" }, { regex = "^a$", dest = "b" }] },
+]
+"#,
+    )
+    .unwrap();
+    assert_eq!(c.module.rewrite.rules[0].rewrites.len(), 2);
+}
+
+#[test]
+fn module_values_are_validated() {
+    let e = env_err(&[("EMQTTD_MODULE__PRESENCE__QOS", "3")]).to_string();
+    assert!(e.contains("module.presence.qos"), "{e}");
+    assert!(e.contains("expected a QoS of 0, 1 or 2, found 3"), "{e}");
+    let e = file_err("[module.autosub]\ntopics = [{ topic = \"a/#/b\", qos = 1 }]\n");
+    assert!(e.contains("module.autosub.topics[0].topic"), "{e}");
+    let e = file_err(
+        "[module.rewrite]\nrules = [{ filter = \"x/#\", rewrites = [{ regex = \"(\", dest = \"y\" }] }]\n",
+    );
+    assert!(
+        e.contains("module.rewrite.rules[0].rewrites[0].regex"),
+        "{e}"
+    );
+    let e = file_err("[module.presence]\nenabled = true\n");
+    assert!(e.contains("module.presence.enabled"), "{e}");
+}
+
+#[test]
+fn acl_keys_default_and_override() {
+    let c = Config::default();
+    assert_eq!(c.mqtt.acl_file, PathBuf::from(DEFAULT_ACL_FILE));
+    assert_eq!(c.mqtt.acl_nomatch, AclNomatch::Allow);
+    assert!(c.mqtt.cache_acl);
+    let c = Config::from_env_pairs(&[
+        ("EMQTTD_MQTT__ACL_FILE", "/tmp/x/acl.conf"),
+        ("EMQTTD_MQTT__ACL_NOMATCH", "deny"),
+        ("EMQTTD_MQTT__CACHE_ACL", "false"),
+    ])
+    .unwrap();
+    assert_eq!(c.mqtt.acl_file, PathBuf::from("/tmp/x/acl.conf"));
+    assert_eq!(c.mqtt.acl_nomatch, AclNomatch::Deny);
+    assert!(!c.mqtt.cache_acl);
+    let c = from_file("[mqtt]\nacl_file = \"\"\nacl_nomatch = \"Allow\"").unwrap();
+    assert!(c.mqtt.acl_file.as_os_str().is_empty());
+    assert_eq!(c.mqtt.acl_nomatch, AclNomatch::Allow);
+    let e = file_err("[mqtt]\nacl_nomatch = \"maybe\"");
+    assert!(
+        e.contains("mqtt.acl_nomatch") && e.contains("\"allow\" or \"deny\""),
+        "{e}"
+    );
+    let e = env_err(&[("EMQTTD_MQTT__ACL_NOMATCH", "sometimes")]).to_string();
+    assert!(e.contains("EMQTTD_MQTT__ACL_NOMATCH"), "{e}");
 }

@@ -168,6 +168,9 @@ pub(crate) fn check(c: &Config) -> Result<(), Violation> {
 
     // sys
     positive_duration("sys.interval", c.sys.interval)?;
+
+    // module
+    super::modules::check(&c.module)?;
     Ok(())
 }
 

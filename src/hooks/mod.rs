@@ -1,9 +1,27 @@
-//! Hook chains run inline by the publishing session (replaces emqttd_hooks.erl). This first
-//! cut has the `message.publish` chain; every callback sees the message and may let it
-//! continue, rewrite it, or stop it (drop it).
+//! Hook points (replaces emqttd_hooks.erl): filter chains run inline by the calling session,
+//! and notify points delivered as [`HookEvent`]s to subscribed actors or channels.
+//!
+//! * Filter chains (`client.connect`, `client.subscribe`, `client.unsubscribe`,
+//!   `message.publish`) are ordered by priority (higher first). Each callback may let the
+//!   accumulator continue, rewrite it, or stop the chain (emqttd's `ok | {ok, Acc} | stop |
+//!   {stop, Acc}`).
+//! * Notify points (`client.connected`, `client.disconnected`, `client.connack`,
+//!   `session.created`, `session.subscribed`, `session.unsubscribed`, `session.terminated`,
+//!   `message.delivered`, `message.acked`, `message.dropped`) are events. A subscriber names
+//!   the kinds it wants; delivery uses `try_send` and never blocks the caller. What a full or
+//!   closed subscriber cannot take is counted in `$SYS/.../metrics/hooks/events/dropped`.
+//! * With nobody registered, a hook point costs one atomic load.
+//!
+//! Every registration returns a [`HookId`]; [`Hooks::remove`] undoes any of them at run time.
 
-use crate::broker::Message;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use crate::broker::{BrokerCore, Message};
+use crate::mqtt::packet::{ConnectReturnCode, QoS};
+use crate::sys::metrics::Metric;
+use actix::prelude::*;
+use bytes::Bytes;
+use bytestring::ByteString;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// What a `message.publish` callback decides.
@@ -16,69 +34,417 @@ pub enum PublishAction {
     Drop,
 }
 
-/// Identifies a registered callback, to remove it.
+/// What a `client.connect` callback decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectAction {
+    /// No opinion: ask the next callback.
+    Continue,
+    /// Accept the client; later callbacks are skipped (emqttd's `{stop, ok}`).
+    Accept,
+    /// Refuse the client with this CONNACK code; later callbacks are skipped.
+    Refuse(ConnectReturnCode),
+}
+
+/// What a `client.subscribe` / `client.unsubscribe` callback decides after editing the topic
+/// table in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Run the next callback.
+    Continue,
+    /// Skip the later callbacks; the table as it is now is used.
+    Stop,
+}
+
+/// One entry of a SUBSCRIBE's topic table as seen by `client.subscribe`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicEntry {
+    pub filter: ByteString,
+    pub qos: QoS,
+    /// Set by a callback to refuse this filter: the SUBACK says 0x80 for it.
+    pub refused: bool,
+}
+
+/// The client a hook is about (emqttd's `#mqtt_client{}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub client_id: ByteString,
+    pub username: Option<ByteString>,
+    pub peer: SocketAddr,
+    /// 3 (MQTT 3.1) or 4 (MQTT 3.1.1).
+    pub protocol: u8,
+    pub clean_session: bool,
+    pub keep_alive: u16,
+}
+
+/// Why a message was dropped (`message.dropped`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// A `message.publish` callback stopped it.
+    Hook,
+    /// No subscriber matched its topic.
+    NoSubscribers,
+    /// A subscriber's queue refused it (full, or QoS 0 for an offline client).
+    QueueFull,
+}
+
+impl DropReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::Hook => "hook",
+            DropReason::NoSubscribers => "no_subscribers",
+            DropReason::QueueFull => "queue_full",
+        }
+    }
+}
+
+/// A notify point, as delivered to subscribers. Cheap to clone (shared parts are `Arc`s).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub enum HookEvent {
+    /// Every CONNACK sent once the client id is known, accepted or not.
+    ClientConnack { client: Arc<Client>, connack: u8 },
+    /// A client was accepted (CONNACK 0).
+    ClientConnected {
+        client: Arc<Client>,
+        connack: u8,
+        session_present: bool,
+    },
+    /// A connected client's connection ended; `reason` is emqttd's atom (`normal`,
+    /// `keepalive_timeout`, `closed`, `takeover`, `shutdown`, `frame_error`, `protocol_error`).
+    ClientDisconnected {
+        client: Arc<Client>,
+        reason: &'static str,
+    },
+    /// A new session was created (not resumed).
+    SessionCreated { client: Arc<Client> },
+    /// A subscription was added to the session and routed.
+    SessionSubscribed {
+        client: Arc<Client>,
+        filter: ByteString,
+        qos: QoS,
+    },
+    /// A subscription was removed.
+    SessionUnsubscribed {
+        client: Arc<Client>,
+        filter: ByteString,
+    },
+    /// The session ended for good (clean session closed, expired, discarded, broker stop).
+    SessionTerminated {
+        client: Arc<Client>,
+        reason: &'static str,
+    },
+    /// A message is about to be written to a subscriber.
+    MessageDelivered {
+        client: Arc<Client>,
+        message: Arc<Message>,
+    },
+    /// A subscriber acknowledged a QoS 1 (PUBACK) or QoS 2 (PUBREC) message.
+    MessageAcked {
+        client: Arc<Client>,
+        message: Arc<Message>,
+    },
+    /// A message was dropped.
+    MessageDropped {
+        message: Arc<Message>,
+        reason: DropReason,
+    },
+}
+
+/// The kinds of [`HookEvent`], to subscribe to some of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum EventKind {
+    ClientConnack,
+    ClientConnected,
+    ClientDisconnected,
+    SessionCreated,
+    SessionSubscribed,
+    SessionUnsubscribed,
+    SessionTerminated,
+    MessageDelivered,
+    MessageAcked,
+    MessageDropped,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 10] = [
+        EventKind::ClientConnack,
+        EventKind::ClientConnected,
+        EventKind::ClientDisconnected,
+        EventKind::SessionCreated,
+        EventKind::SessionSubscribed,
+        EventKind::SessionUnsubscribed,
+        EventKind::SessionTerminated,
+        EventKind::MessageDelivered,
+        EventKind::MessageAcked,
+        EventKind::MessageDropped,
+    ];
+
+    fn bit(self) -> u32 {
+        1 << self as u8
+    }
+
+    /// The emqttd hook name, e.g. `client.connected`.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::ClientConnack => "client.connack",
+            EventKind::ClientConnected => "client.connected",
+            EventKind::ClientDisconnected => "client.disconnected",
+            EventKind::SessionCreated => "session.created",
+            EventKind::SessionSubscribed => "session.subscribed",
+            EventKind::SessionUnsubscribed => "session.unsubscribed",
+            EventKind::SessionTerminated => "session.terminated",
+            EventKind::MessageDelivered => "message.delivered",
+            EventKind::MessageAcked => "message.acked",
+            EventKind::MessageDropped => "message.dropped",
+        }
+    }
+
+    /// A set of kinds, for [`Hooks::subscribe`].
+    pub fn set(kinds: &[EventKind]) -> u32 {
+        kinds.iter().fold(0, |set, kind| set | kind.bit())
+    }
+}
+
+impl HookEvent {
+    pub fn kind(&self) -> EventKind {
+        match self {
+            HookEvent::ClientConnack { .. } => EventKind::ClientConnack,
+            HookEvent::ClientConnected { .. } => EventKind::ClientConnected,
+            HookEvent::ClientDisconnected { .. } => EventKind::ClientDisconnected,
+            HookEvent::SessionCreated { .. } => EventKind::SessionCreated,
+            HookEvent::SessionSubscribed { .. } => EventKind::SessionSubscribed,
+            HookEvent::SessionUnsubscribed { .. } => EventKind::SessionUnsubscribed,
+            HookEvent::SessionTerminated { .. } => EventKind::SessionTerminated,
+            HookEvent::MessageDelivered { .. } => EventKind::MessageDelivered,
+            HookEvent::MessageAcked { .. } => EventKind::MessageAcked,
+            HookEvent::MessageDropped { .. } => EventKind::MessageDropped,
+        }
+    }
+}
+
+/// Where a subscriber receives events.
+pub enum EventSink {
+    /// An actor's mailbox (bounded by its mailbox capacity).
+    Actor(Recipient<HookEvent>),
+    /// A bounded channel.
+    Channel(tokio::sync::mpsc::Sender<HookEvent>),
+}
+
+impl EventSink {
+    /// Hand over without waiting; `Err(closed)` when not taken.
+    fn offer(&self, event: HookEvent) -> Result<(), bool> {
+        match self {
+            EventSink::Actor(recipient) => recipient
+                .try_send(event)
+                .map_err(|e| matches!(e, SendError::Closed(_))),
+            EventSink::Channel(sender) => sender
+                .try_send(event)
+                .map_err(|e| matches!(e, tokio::sync::mpsc::error::TrySendError::Closed(_))),
+        }
+    }
+}
+
+/// Identifies a registered callback or subscriber, to remove it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct HookId(u64);
 
-type PublishCallback = Arc<dyn Fn(&Message) -> PublishAction + Send + Sync>;
+type PublishCallback = dyn Fn(&Message) -> PublishAction + Send + Sync;
+type ConnectCallback = dyn Fn(&Client, Option<&Bytes>) -> ConnectAction + Send + Sync;
+type SubscribeCallback = dyn Fn(&Client, &mut [TopicEntry]) -> Flow + Send + Sync;
+type UnsubscribeCallback = dyn Fn(&Client, &mut Vec<ByteString>) -> Flow + Send + Sync;
 
-struct Entry {
+struct Entry<F: ?Sized> {
     id: HookId,
     priority: i32,
-    callback: PublishCallback,
+    callback: Arc<F>,
+}
+
+/// One filter chain, sorted by priority (higher first; equal priorities keep their
+/// registration order).
+struct Chain<F: ?Sized> {
+    entries: RwLock<Vec<Entry<F>>>,
+    any: AtomicBool,
+}
+
+impl<F: ?Sized> Default for Chain<F> {
+    fn default() -> Self {
+        Chain {
+            entries: RwLock::new(Vec::new()),
+            any: AtomicBool::new(false),
+        }
+    }
+}
+
+impl<F: ?Sized> Chain<F> {
+    fn add(&self, id: HookId, priority: i32, callback: Arc<F>) {
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        entries.push(Entry {
+            id,
+            priority,
+            callback,
+        });
+        entries.sort_by_key(|entry| std::cmp::Reverse(entry.priority));
+        self.any.store(true, Ordering::Release);
+    }
+
+    fn remove(&self, id: HookId) -> bool {
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        let before = entries.len();
+        entries.retain(|entry| entry.id != id);
+        self.any.store(!entries.is_empty(), Ordering::Release);
+        entries.len() != before
+    }
+
+    /// The callbacks in order, or `None` when the chain is empty (the fast path). Copied out
+    /// so that a callback may register or remove hooks without deadlocking.
+    fn callbacks(&self) -> Option<Vec<Arc<F>>> {
+        if !self.any.load(Ordering::Acquire) {
+            return None;
+        }
+        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
+        Some(entries.iter().map(|e| e.callback.clone()).collect())
+    }
+
+    fn len(&self) -> usize {
+        self.entries.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+struct Subscriber {
+    id: HookId,
+    kinds: u32,
+    sink: EventSink,
 }
 
 /// The broker's hook registry.
 #[derive(Default)]
 pub struct Hooks {
-    message_publish: RwLock<Vec<Entry>>,
-    any_publish: AtomicBool,
+    message_publish: Chain<PublishCallback>,
+    client_connect: Chain<ConnectCallback>,
+    client_subscribe: Chain<SubscribeCallback>,
+    client_unsubscribe: Chain<UnsubscribeCallback>,
+    subscribers: RwLock<Vec<Subscriber>>,
+    /// The union of the kinds subscribers want: the fast path of every notify point.
+    wanted: AtomicU32,
     next_id: AtomicU64,
+    dropped: AtomicU64,
 }
 
 impl Hooks {
+    fn next_id(&self) -> HookId {
+        HookId(self.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+
     /// Register a `message.publish` callback; higher priorities run first.
     pub fn add_message_publish<F>(&self, priority: i32, callback: F) -> HookId
     where
         F: Fn(&Message) -> PublishAction + Send + Sync + 'static,
     {
-        let id = HookId(self.next_id.fetch_add(1, Ordering::Relaxed));
-        let mut chain = self
-            .message_publish
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
-        chain.push(Entry {
-            id,
-            priority,
-            callback: Arc::new(callback),
-        });
-        chain.sort_by_key(|entry| std::cmp::Reverse(entry.priority));
-        self.any_publish.store(true, Ordering::Release);
+        let id = self.next_id();
+        self.message_publish.add(id, priority, Arc::new(callback));
         id
     }
 
-    /// Remove a callback registered by `add_message_publish`.
-    pub fn remove(&self, id: HookId) {
-        let mut chain = self
-            .message_publish
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
-        chain.retain(|entry| entry.id != id);
-        self.any_publish.store(!chain.is_empty(), Ordering::Release);
+    /// Register a `client.connect` callback (authentication, refusing clients); higher
+    /// priorities run first. It sees the client and its CONNECT password.
+    pub fn add_client_connect<F>(&self, priority: i32, callback: F) -> HookId
+    where
+        F: Fn(&Client, Option<&Bytes>) -> ConnectAction + Send + Sync + 'static,
+    {
+        let id = self.next_id();
+        self.client_connect.add(id, priority, Arc::new(callback));
+        id
+    }
+
+    /// Register a `client.subscribe` callback: it may rewrite filters and QoS in the topic
+    /// table of a SUBSCRIBE, or refuse entries (SUBACK 0x80), before anything is subscribed.
+    pub fn add_client_subscribe<F>(&self, priority: i32, callback: F) -> HookId
+    where
+        F: Fn(&Client, &mut [TopicEntry]) -> Flow + Send + Sync + 'static,
+    {
+        let id = self.next_id();
+        self.client_subscribe.add(id, priority, Arc::new(callback));
+        id
+    }
+
+    /// Register a `client.unsubscribe` callback: it may rewrite or remove the filters of an
+    /// UNSUBSCRIBE before they are unsubscribed.
+    pub fn add_client_unsubscribe<F>(&self, priority: i32, callback: F) -> HookId
+    where
+        F: Fn(&Client, &mut Vec<ByteString>) -> Flow + Send + Sync + 'static,
+    {
+        let id = self.next_id();
+        self.client_unsubscribe
+            .add(id, priority, Arc::new(callback));
+        id
+    }
+
+    /// Subscribe `sink` to the event kinds in `kinds` (see [`EventKind::set`]).
+    pub fn subscribe(&self, kinds: u32, sink: EventSink) -> HookId {
+        let id = self.next_id();
+        let mut subscribers = self.subscribers.write().unwrap_or_else(|p| p.into_inner());
+        subscribers.push(Subscriber { id, kinds, sink });
+        self.wanted.fetch_or(kinds, Ordering::Release);
+        id
+    }
+
+    /// Subscribe an actor to the event kinds in `kinds`.
+    pub fn subscribe_actor(&self, kinds: &[EventKind], recipient: Recipient<HookEvent>) -> HookId {
+        self.subscribe(EventKind::set(kinds), EventSink::Actor(recipient))
+    }
+
+    /// Subscribe a new bounded channel of `capacity` to the event kinds in `kinds`.
+    pub fn subscribe_channel(
+        &self,
+        kinds: &[EventKind],
+        capacity: usize,
+    ) -> (HookId, tokio::sync::mpsc::Receiver<HookEvent>) {
+        let (tx, rx) = tokio::sync::mpsc::channel(capacity.max(1));
+        let id = self.subscribe(EventKind::set(kinds), EventSink::Channel(tx));
+        (id, rx)
+    }
+
+    /// Remove a callback or subscriber, whatever it was registered with. False if unknown.
+    pub fn remove(&self, id: HookId) -> bool {
+        self.message_publish.remove(id)
+            || self.client_connect.remove(id)
+            || self.client_subscribe.remove(id)
+            || self.client_unsubscribe.remove(id)
+            || self.remove_subscribers(|s| s.id == id)
+    }
+
+    fn remove_subscribers(&self, which: impl Fn(&Subscriber) -> bool) -> bool {
+        let mut subscribers = self.subscribers.write().unwrap_or_else(|p| p.into_inner());
+        let before = subscribers.len();
+        subscribers.retain(|s| !which(s));
+        let wanted = subscribers.iter().fold(0, |set, s| set | s.kinds);
+        self.wanted.store(wanted, Ordering::Release);
+        subscribers.len() != before
+    }
+
+    /// Registered callbacks and subscribers, all points together.
+    pub fn len(&self) -> usize {
+        self.message_publish.len()
+            + self.client_connect.len()
+            + self.client_subscribe.len()
+            + self.client_unsubscribe.len()
+            + self
+                .subscribers
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Run the `message.publish` chain; `None` when a callback dropped the message.
     pub fn run_message_publish(&self, message: Message) -> Option<Message> {
-        if !self.any_publish.load(Ordering::Acquire) {
+        let Some(callbacks) = self.message_publish.callbacks() else {
             return Some(message);
-        }
-        let callbacks: Vec<PublishCallback> = self
-            .message_publish
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .map(|entry| entry.callback.clone())
-            .collect();
+        };
         let mut message = message;
         for callback in callbacks {
             match callback(&message) {
@@ -89,12 +455,104 @@ impl Hooks {
         }
         Some(message)
     }
+
+    /// Run the `client.connect` chain: `Continue` when every callback passed.
+    pub fn run_client_connect(&self, client: &Client, password: Option<&Bytes>) -> ConnectAction {
+        let Some(callbacks) = self.client_connect.callbacks() else {
+            return ConnectAction::Continue;
+        };
+        for callback in callbacks {
+            match callback(client, password) {
+                ConnectAction::Continue => {}
+                decided => return decided,
+            }
+        }
+        ConnectAction::Continue
+    }
+
+    /// Run the `client.subscribe` chain over `table`, in place.
+    pub fn run_client_subscribe(&self, client: &Client, table: &mut [TopicEntry]) {
+        let Some(callbacks) = self.client_subscribe.callbacks() else {
+            return;
+        };
+        for callback in callbacks {
+            if callback(client, table) == Flow::Stop {
+                break;
+            }
+        }
+    }
+
+    /// Run the `client.unsubscribe` chain over `filters`, in place.
+    pub fn run_client_unsubscribe(&self, client: &Client, filters: &mut Vec<ByteString>) {
+        let Some(callbacks) = self.client_unsubscribe.callbacks() else {
+            return;
+        };
+        for callback in callbacks {
+            if callback(client, filters) == Flow::Stop {
+                break;
+            }
+        }
+    }
+
+    /// True when some subscriber wants events of `kind`: check it before building an event.
+    #[inline]
+    pub fn wants(&self, kind: EventKind) -> bool {
+        self.wanted.load(Ordering::Acquire) & kind.bit() != 0
+    }
+
+    /// Offer `event` to every subscriber of its kind without waiting; returns how many could
+    /// not take it (full or closed). Closed subscribers are removed.
+    pub fn emit(&self, event: HookEvent) -> u64 {
+        let bit = event.kind().bit();
+        if self.wanted.load(Ordering::Acquire) & bit == 0 {
+            return 0;
+        }
+        let mut dropped = 0;
+        let mut closed = Vec::new();
+        {
+            let subscribers = self.subscribers.read().unwrap_or_else(|p| p.into_inner());
+            for subscriber in subscribers.iter().filter(|s| s.kinds & bit != 0) {
+                if let Err(is_closed) = subscriber.sink.offer(event.clone()) {
+                    dropped += 1;
+                    if is_closed {
+                        closed.push(subscriber.id);
+                    }
+                }
+            }
+        }
+        if !closed.is_empty() {
+            self.remove_subscribers(|s| closed.contains(&s.id));
+        }
+        if dropped > 0 {
+            self.dropped.fetch_add(dropped, Ordering::Relaxed);
+        }
+        dropped
+    }
+
+    /// Events not delivered so far.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+impl BrokerCore {
+    /// Emit the event `build` makes, if anybody listens to `kind`; drops are counted in the
+    /// `hooks/events/dropped` metric.
+    #[inline]
+    pub fn notify(&self, kind: EventKind, build: impl FnOnce() -> HookEvent) {
+        if !self.hooks.wants(kind) {
+            return;
+        }
+        let dropped = self.hooks.emit(build());
+        if dropped > 0 {
+            self.metrics.add(Metric::HooksEventsDropped, dropped);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mqtt::packet::QoS;
 
     fn message(topic: &str) -> Message {
         Message::new(
@@ -104,6 +562,17 @@ mod tests {
             QoS::AtMostOnce,
             false,
         )
+    }
+
+    fn client() -> Client {
+        Client {
+            client_id: "c1".into(),
+            username: Some("u1".into()),
+            peer: "127.0.0.1:1".parse().unwrap(),
+            protocol: 4,
+            clean_session: true,
+            keep_alive: 60,
+        }
     }
 
     #[test]
@@ -122,7 +591,120 @@ mod tests {
             PublishAction::Rewrite(m)
         });
         assert!(hooks.run_message_publish(message("x")).is_none());
-        hooks.remove(rewrite);
+        assert!(hooks.remove(rewrite));
         assert_eq!(hooks.run_message_publish(message("x")).unwrap().topic, "x");
+    }
+
+    #[test]
+    fn connect_chain_stops_at_the_first_decision() {
+        let hooks = Hooks::default();
+        assert_eq!(
+            hooks.run_client_connect(&client(), None),
+            ConnectAction::Continue
+        );
+        hooks.add_client_connect(0, |_, _| {
+            ConnectAction::Refuse(ConnectReturnCode::NotAuthorized)
+        });
+        let accept = hooks.add_client_connect(5, |c, password| {
+            if c.username.as_deref() == Some("u1") && password.map(|p| &p[..]) == Some(&b"pw"[..]) {
+                ConnectAction::Accept
+            } else {
+                ConnectAction::Continue
+            }
+        });
+        let pw = Bytes::from_static(b"pw");
+        assert_eq!(
+            hooks.run_client_connect(&client(), Some(&pw)),
+            ConnectAction::Accept
+        );
+        assert_eq!(
+            hooks.run_client_connect(&client(), None),
+            ConnectAction::Refuse(ConnectReturnCode::NotAuthorized)
+        );
+        hooks.remove(accept);
+        assert_eq!(
+            hooks.run_client_connect(&client(), Some(&pw)),
+            ConnectAction::Refuse(ConnectReturnCode::NotAuthorized)
+        );
+    }
+
+    #[test]
+    fn subscribe_chain_rewrites_in_place_and_stop_skips_the_rest() {
+        let hooks = Hooks::default();
+        hooks.add_client_subscribe(1, |_, table| {
+            for entry in table.iter_mut() {
+                entry.filter = format!("never/{}", entry.filter).into();
+            }
+            Flow::Continue
+        });
+        hooks.add_client_subscribe(2, |c, table| {
+            for entry in table.iter_mut() {
+                entry.filter = format!("{}/{}", c.client_id, entry.filter).into();
+                entry.refused = entry.filter.ends_with("/deny");
+            }
+            Flow::Stop
+        });
+        let mut table = vec![
+            TopicEntry {
+                filter: "a".into(),
+                qos: QoS::AtLeastOnce,
+                refused: false,
+            },
+            TopicEntry {
+                filter: "deny".into(),
+                qos: QoS::AtMostOnce,
+                refused: false,
+            },
+        ];
+        hooks.run_client_subscribe(&client(), &mut table);
+        assert_eq!(table[0].filter, "c1/a");
+        assert!(!table[0].refused);
+        assert!(table[1].refused);
+
+        hooks.add_client_unsubscribe(0, |_, filters| {
+            filters.retain(|f| f != "b");
+            Flow::Continue
+        });
+        let mut filters: Vec<ByteString> = vec!["a".into(), "b".into()];
+        hooks.run_client_unsubscribe(&client(), &mut filters);
+        assert_eq!(filters, vec![ByteString::from("a")]);
+    }
+
+    #[test]
+    fn events_reach_only_subscribers_of_their_kind_and_full_channels_count_drops() {
+        let hooks = Hooks::default();
+        assert!(!hooks.wants(EventKind::SessionCreated));
+        let (id, mut rx) = hooks.subscribe_channel(&[EventKind::SessionCreated], 1);
+        assert!(hooks.wants(EventKind::SessionCreated));
+        assert!(!hooks.wants(EventKind::MessageAcked));
+        let event = HookEvent::SessionCreated {
+            client: Arc::new(client()),
+        };
+        assert_eq!(hooks.emit(event.clone()), 0);
+        assert_eq!(
+            hooks.emit(event.clone()),
+            1,
+            "capacity 1: the second is dropped"
+        );
+        assert_eq!(hooks.dropped(), 1);
+        assert!(matches!(
+            rx.try_recv(),
+            Ok(HookEvent::SessionCreated { .. })
+        ));
+        assert!(hooks.remove(id));
+        assert!(!hooks.wants(EventKind::SessionCreated));
+        assert!(hooks.is_empty());
+    }
+
+    #[test]
+    fn a_closed_channel_is_unsubscribed() {
+        let hooks = Hooks::default();
+        let (_, rx) = hooks.subscribe_channel(&[EventKind::SessionCreated], 4);
+        drop(rx);
+        let event = HookEvent::SessionCreated {
+            client: Arc::new(client()),
+        };
+        assert_eq!(hooks.emit(event), 1);
+        assert!(!hooks.wants(EventKind::SessionCreated));
     }
 }

@@ -63,6 +63,31 @@ pub enum CloseReason {
     Shutdown,
 }
 
+impl CloseReason {
+    /// emqttd's reason atom for hooks and presence: `normal` (DISCONNECT), `takeover`,
+    /// `shutdown`, `keepalive_timeout`, `closed` (socket lost), `frame_error` (malformed
+    /// packet) or `protocol_error`.
+    pub fn as_reason(&self) -> &'static str {
+        match self {
+            CloseReason::Disconnect => "normal",
+            CloseReason::Takeover => "takeover",
+            CloseReason::Shutdown => "shutdown",
+            CloseReason::Abnormal(why) if why.starts_with("keepalive timeout") => {
+                "keepalive_timeout"
+            }
+            CloseReason::Abnormal(why)
+                if why.starts_with("connection closed")
+                    || why.starts_with("read error")
+                    || why.starts_with("write error") =>
+            {
+                "closed"
+            }
+            CloseReason::Abnormal(why) if why.starts_with("malformed packet") => "frame_error",
+            CloseReason::Abnormal(_) => "protocol_error",
+        }
+    }
+}
+
 /// What the client told us in its accepted CONNECT.
 pub(crate) struct ClientInfo {
     pub client_id: ByteString,
@@ -70,6 +95,8 @@ pub(crate) struct ClientInfo {
     pub protocol: ProtocolLevel,
     pub keep_alive: u16,
     pub will: Option<Box<LastWill>>,
+    /// Superuser flag and ACL cache (`crate::access`).
+    pub access: crate::access::ClientAccess,
 }
 
 pub struct SessionActor {
@@ -86,16 +113,18 @@ pub struct SessionActor {
     connected_io: bool,
     /// Delivery paused because `out` reached the high-water mark.
     pub(crate) drain_blocked: bool,
-    idle_timer: Option<SpawnHandle>,
+    /// When the connection timer (CONNECT deadline, then keepalive) fires next.
+    timer_due: Option<Instant>,
     slot: Option<ConnectionSlot>,
     /// See [`Transport::username`].
     pub(crate) transport_username: Option<ByteString>,
     pub(crate) client: Option<ClientInfo>,
+    /// The accepted client as hooks see it (set at CONNECT).
+    pub(crate) hook_client: Option<Arc<crate::hooks::Client>>,
     pub(crate) session: Option<SessionState>,
     /// True while this actor's connection id is the registry entry of its client id.
     pub(crate) registered: bool,
     pub(crate) last_activity: Instant,
-    keepalive_timer: Option<SpawnHandle>,
     pub(crate) retry_timer: Option<SpawnHandle>,
     expiry_timer: Option<SpawnHandle>,
 }
@@ -115,14 +144,14 @@ impl SessionActor {
                 io_waker: None,
                 connected_io: true,
                 drain_blocked: false,
-                idle_timer: None,
+                timer_due: None,
                 slot: transport.slot,
                 transport_username: transport.username,
                 client: None,
+                hook_client: None,
                 session: None,
                 registered: false,
                 last_activity: Instant::now(),
-                keepalive_timer: None,
                 retry_timer: None,
                 expiry_timer: None,
             }
@@ -186,13 +215,6 @@ impl SessionActor {
         }
     }
 
-    /// CONNECT arrived: the idle timer has done its job.
-    pub(crate) fn cancel_idle_timer(&mut self, ctx: &mut Context<Self>) {
-        if let Some(timer) = self.idle_timer.take() {
-            ctx.cancel_future(timer);
-        }
-    }
-
     /// End the connection. A persistent session stays behind, offline; otherwise the actor
     /// stops once the last bytes are flushed.
     pub(crate) fn close(&mut self, ctx: &mut Context<Self>, reason: CloseReason) {
@@ -216,20 +238,28 @@ impl SessionActor {
         }
         if was_connected {
             self.core.connected.fetch_sub(1, Ordering::Relaxed);
+            if let Some(client) = &self.hook_client {
+                let reason = reason.as_reason();
+                self.core
+                    .notify(crate::hooks::EventKind::ClientDisconnected, || {
+                        crate::hooks::HookEvent::ClientDisconnected {
+                            client: client.clone(),
+                            reason,
+                        }
+                    });
+            }
             if matches!(reason, CloseReason::Abnormal(_) | CloseReason::Takeover) {
                 self.publish_will();
             }
-        }
-        if let Some(timer) = self.keepalive_timer.take() {
-            ctx.cancel_future(timer);
         }
         // The connection driver sees the new phase, flushes what is queued and shuts down.
         if let Some(waker) = &self.io_waker {
             waker.wake_by_ref();
         }
         self.slot = None;
-        if let Some(session) = &self.session {
+        if let Some(session) = &mut self.session {
             session.inbox.set_online(false);
+            session.end_reason = reason.as_reason();
         }
         let keep_session = was_connected
             && matches!(reason, CloseReason::Disconnect | CloseReason::Abnormal(_))
@@ -254,6 +284,9 @@ impl SessionActor {
             self.expiry_timer = Some(ctx.run_later(expiry, |act, ctx| {
                 if act.phase == Phase::Offline {
                     log::info!("{}: persistent session expired", act.who());
+                    if let Some(session) = &mut act.session {
+                        session.end_reason = "expired";
+                    }
                     ctx.stop();
                 }
             }));
@@ -282,26 +315,60 @@ impl SessionActor {
     /// Arm the keepalive check: a client silent for 1.5 × keepalive (emqttd's
     /// `keepalive_backoff` × 2) is disconnected.
     pub(crate) fn start_keepalive(&mut self, ctx: &mut Context<Self>) {
-        let keep_alive = self.client.as_ref().map_or(0, |c| c.keep_alive);
-        if keep_alive == 0 {
+        let Some(limit) = self.keepalive_limit() else {
             return;
+        };
+        let due = Instant::now() + limit;
+        // The CONNECT deadline's timer carries on as the keepalive check, unless it fires
+        // too late for this client's keepalive.
+        if self.timer_due.is_none_or(|armed| armed > due) {
+            self.arm_connection_timer(ctx, limit);
         }
-        let limit = Duration::from_secs_f64(
-            f64::from(keep_alive) * self.core.config.mqtt.keepalive_backoff * 2.0,
-        );
-        self.schedule_keepalive(ctx, limit, limit);
     }
 
-    fn schedule_keepalive(&mut self, ctx: &mut Context<Self>, after: Duration, limit: Duration) {
-        self.keepalive_timer = Some(ctx.run_later(after, move |act, ctx| {
-            act.keepalive_timer = None;
-            let idle = act.last_activity.elapsed();
-            if idle >= limit {
-                act.close(ctx, CloseReason::Abnormal("keepalive timeout".into()));
-            } else {
-                act.schedule_keepalive(ctx, limit - idle, limit);
+    fn keepalive_limit(&self) -> Option<Duration> {
+        let keep_alive = self.client.as_ref().map_or(0, |c| c.keep_alive);
+        (keep_alive > 0).then(|| {
+            Duration::from_secs_f64(
+                f64::from(keep_alive) * self.core.config.mqtt.keepalive_backoff * 2.0,
+            )
+        })
+    }
+
+    /// One timer per connection, never cancelled (cancelling costs actix a heap allocation
+    /// per actor): first the CONNECT deadline, then the keepalive check. Each firing looks at
+    /// the phase and re-arms it; a firing superseded by a sooner one does nothing.
+    fn arm_connection_timer(&mut self, ctx: &mut Context<Self>, after: Duration) {
+        let due = Instant::now() + after;
+        self.timer_due = Some(due);
+        ctx.run_later(after, move |act, ctx| {
+            if act.timer_due != Some(due) {
+                return;
             }
-        }));
+            act.timer_due = None;
+            act.on_connection_timer(ctx);
+        });
+    }
+
+    fn on_connection_timer(&mut self, ctx: &mut Context<Self>) {
+        match self.phase {
+            Phase::AwaitConnect => {
+                let why = format!("no CONNECT within {:?}", self.core.config.mqtt.idle_timeout);
+                self.close(ctx, CloseReason::Abnormal(why));
+            }
+            Phase::Connected => {
+                let Some(limit) = self.keepalive_limit() else {
+                    return;
+                };
+                let idle = self.last_activity.elapsed();
+                if idle >= limit {
+                    self.close(ctx, CloseReason::Abnormal("keepalive timeout".into()));
+                } else {
+                    self.arm_connection_timer(ctx, limit - idle);
+                }
+            }
+            Phase::Connecting | Phase::Offline | Phase::Closing => {}
+        }
     }
 
     /// Called with the session's new connection (this actor) accepted.
@@ -316,16 +383,7 @@ impl Actor for SessionActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let idle = self.core.config.mqtt.idle_timeout;
-        self.idle_timer = Some(ctx.run_later(idle, move |act, ctx| {
-            act.idle_timer = None;
-            if act.phase == Phase::AwaitConnect {
-                act.close(
-                    ctx,
-                    CloseReason::Abnormal(format!("no CONNECT within {:?}", idle)),
-                );
-            }
-        }));
+        self.arm_connection_timer(ctx, self.core.config.mqtt.idle_timeout);
     }
 }
 

@@ -1,6 +1,7 @@
 //! The CONNECT exchange of the session actor (emqttd_protocol's connect handling): checks,
 //! registration under the client id, takeover of a previous session, and CONNACK.
 
+use crate::access::{AuthDenied, ClientAccess, ClientAuth};
 use crate::mqtt::decode::DecodeError;
 use crate::mqtt::packet::{ConnAck, Connect, ConnectReturnCode, LastWill, Packet};
 use crate::mqtt::topic::validate_name;
@@ -27,7 +28,6 @@ pub struct Shutdown;
 
 impl SessionActor {
     pub(crate) fn on_connect(&mut self, connect: Connect, ctx: &mut Context<Self>) {
-        self.cancel_idle_timer(ctx);
         let mqtt = &self.core.config.mqtt;
         let mut client_id = connect.client_id.clone();
         if client_id.is_empty() {
@@ -48,14 +48,52 @@ impl SessionActor {
                 "client id longer than mqtt.max_clientid_len",
             );
         }
-        if !mqtt.allow_anonymous {
-            // No authentication provider is configured: nobody can be verified.
-            let code = if connect.username.is_some() {
-                ConnectReturnCode::BadUsernameOrPassword
-            } else {
-                ConnectReturnCode::NotAuthorized
-            };
-            return self.refuse(ctx, code, "anonymous clients are not allowed");
+        // The client as hooks see it (client.connack from here on, client.connect below).
+        let hook_client = std::sync::Arc::new(crate::hooks::Client {
+            client_id: detach(&client_id),
+            username: self
+                .transport_username
+                .clone()
+                .or_else(|| connect.username.as_ref().map(detach)),
+            peer: self.peer,
+            protocol: connect.protocol as u8,
+            clean_session: connect.clean_session,
+            keep_alive: connect.keep_alive,
+        });
+        self.hook_client = Some(hook_client.clone());
+        // The auth chain, ending in mqtt.allow_anonymous (emqttd_access_control:auth/2).
+        let username = self
+            .transport_username
+            .as_ref()
+            .or(connect.username.as_ref());
+        let auth = ClientAuth {
+            client_id: &client_id,
+            username: username.map(|u| &**u),
+            password: connect.password.as_deref(),
+            ip: self.peer.ip(),
+        };
+        let superuser = match self.core.access.authenticate(&auth) {
+            Ok(superuser) => superuser,
+            Err(denied) => {
+                let (code, why) = match denied {
+                    AuthDenied::BadUsernameOrPassword => (
+                        ConnectReturnCode::BadUsernameOrPassword,
+                        "bad username or password",
+                    ),
+                    AuthDenied::NotAuthorized => {
+                        (ConnectReturnCode::NotAuthorized, "not authorized")
+                    }
+                };
+                return self.refuse(ctx, code, why);
+            }
+        };
+        // The client.connect chain may still refuse an authenticated client.
+        if let crate::hooks::ConnectAction::Refuse(code) = self
+            .core
+            .hooks
+            .run_client_connect(&hook_client, connect.password.as_ref())
+        {
+            return self.refuse(ctx, code, "refused by a client.connect hook");
         }
         if let Some(will) = &connect.will {
             if let Err(error) = validate_name(&will.topic) {
@@ -73,6 +111,7 @@ impl SessionActor {
                 .or_else(|| connect.username.as_ref().map(detach)),
             protocol: connect.protocol,
             keep_alive: connect.keep_alive,
+            access: ClientAccess::new(superuser),
             will: connect.will.map(|will| {
                 Box::new(LastWill {
                     topic: detach(&will.topic),
@@ -106,6 +145,15 @@ impl SessionActor {
             session_present: false,
             return_code: code,
         }));
+        if let Some(client) = &self.hook_client {
+            self.core
+                .notify(crate::hooks::EventKind::ClientConnack, || {
+                    crate::hooks::HookEvent::ClientConnack {
+                        client: client.clone(),
+                        connack: code as u8,
+                    }
+                });
+        }
         self.close(
             ctx,
             CloseReason::Abnormal(format!("CONNECT refused ({:?}): {}", code, why)),
@@ -139,6 +187,7 @@ impl SessionActor {
             session_present,
             return_code: ConnectReturnCode::Accepted,
         }));
+        self.notify_accepted(session_present);
         self.phase = Phase::Connected;
         self.core.connected.fetch_add(1, Ordering::Relaxed);
         self.start_keepalive(ctx);
@@ -189,7 +238,12 @@ impl Handler<Takeover> for SessionActor {
                 session.inbox.set_online(false);
                 MessageResult(Some(session))
             }
-            _ => MessageResult(None),
+            discarded => {
+                if let Some(mut session) = discarded {
+                    session.end_reason = "takeover";
+                }
+                MessageResult(None)
+            }
         }
     }
 }
@@ -199,6 +253,9 @@ impl Handler<Shutdown> for SessionActor {
 
     fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) {
         if self.phase == Phase::Offline {
+            if let Some(session) = &mut self.session {
+                session.end_reason = "shutdown";
+            }
             ctx.stop();
         } else {
             self.close(ctx, CloseReason::Shutdown);

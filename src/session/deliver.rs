@@ -81,6 +81,7 @@ impl SessionActor {
             windows.inflight.insert(id, state, Instant::now());
             Some(id)
         };
+        self.notify_delivered(&delivery);
         self.send(Packet::Publish(publish_of(&delivery, packet_id, false)));
     }
 

@@ -1,6 +1,7 @@
 //! Packets from a connected client (emqttd_protocol's received/2): PUBLISH and its acks,
 //! SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT, and the protocol errors that close a connection.
 
+use crate::access::{Access, AclClient};
 use crate::broker::Message;
 use crate::mqtt::packet::{
     Packet, Publish, QoS, SubAck, Subscribe, SubscribeReturnCode, Unsubscribe,
@@ -33,7 +34,10 @@ impl SessionActor {
         match packet {
             Packet::Publish(publish) => self.on_publish(publish, ctx),
             Packet::PubAck(id) => match self.session_mut().windows().inflight.puback(id) {
-                Some(_) => self.drain(ctx),
+                Some(delivery) => {
+                    self.notify_acked(&delivery);
+                    self.drain(ctx)
+                }
                 None => self.core.metrics.inc(Metric::PacketsPubackMissed),
             },
             Packet::PubRec(id) => match self
@@ -42,9 +46,11 @@ impl SessionActor {
                 .inflight
                 .pubrec(id, Instant::now())
             {
-                PubRecOutcome::Received(_) | PubRecOutcome::AlreadyReleased => {
+                PubRecOutcome::Received(delivery) => {
+                    self.notify_acked(&delivery);
                     self.send(Packet::PubRel(id))
                 }
+                PubRecOutcome::AlreadyReleased => self.send(Packet::PubRel(id)),
                 PubRecOutcome::Unknown => self.core.metrics.inc(Metric::PacketsPubrecMissed),
             },
             Packet::PubRel(id) => {
@@ -94,6 +100,12 @@ impl SessionActor {
             let why = format!("PUBLISH to invalid topic {:?}: {}", publish.topic, error);
             return self.close(ctx, CloseReason::Abnormal(why));
         }
+        // ACL (emqttd_protocol): a denied PUBLISH is dropped, logged and counted; it is still
+        // acknowledged so the client's window moves on (emqttd 2.3 sent no ack).
+        let allowed = self.acl_allows(Access::Publish, &publish.topic);
+        if !allowed {
+            self.core.metrics.inc(Metric::MessagesDropped);
+        }
         let Some(client) = &self.client else { return };
         let message = Message::new(
             client.client_id.clone(),
@@ -105,10 +117,14 @@ impl SessionActor {
         let key = self.session_mut().key;
         match (publish.qos, publish.packet_id) {
             (QoS::AtMostOnce, _) => {
-                self.core.publish(message, Some(key));
+                if allowed {
+                    self.core.publish(message, Some(key));
+                }
             }
             (QoS::AtLeastOnce, Some(id)) => {
-                self.core.publish(message, Some(key));
+                if allowed {
+                    self.core.publish(message, Some(key));
+                }
                 self.send(Packet::PubAck(id));
             }
             (QoS::ExactlyOnce, Some(id)) => {
@@ -119,7 +135,9 @@ impl SessionActor {
                     .receive(id, Instant::now())
                 {
                     ReceiveOutcome::New => {
-                        self.core.publish(message, Some(key));
+                        if allowed {
+                            self.core.publish(message, Some(key));
+                        }
                         self.send(Packet::PubRec(id));
                         self.ensure_timer(ctx);
                     }
@@ -139,14 +157,71 @@ impl SessionActor {
         }
     }
 
-    fn on_subscribe(&mut self, subscribe: Subscribe, ctx: &mut Context<Self>) {
+    /// The ACL decision for this client (superusers skip it); a denial is logged and counted
+    /// in `acl/deny`.
+    pub(crate) fn acl_allows(&mut self, access: Access, topic: &str) -> bool {
+        let Some(client) = &mut self.client else {
+            return false;
+        };
+        let who = AclClient {
+            client_id: &client.client_id,
+            username: client.username.as_deref(),
+            ip: Some(self.peer.ip()),
+        };
+        if client
+            .access
+            .allowed(&self.core.access, &who, access, topic)
+        {
+            return true;
+        }
+        self.core.metrics.inc(Metric::AclDeny);
+        let verb = match access {
+            Access::Publish => "PUBLISH to",
+            _ => "SUBSCRIBE to",
+        };
+        log::info!("{}: {} {:?} denied by the ACL", self.who(), verb, topic);
+        false
+    }
+
+    fn on_subscribe(&mut self, mut subscribe: Subscribe, ctx: &mut Context<Self>) {
+        // client.subscribe may rewrite the table or refuse entries (0x80) first.
+        let hook_refused = self.run_client_subscribe(&mut subscribe.topic_filters);
+        // ACL per filter: a denied filter gets 0x80, the others are granted (MQTT-correct;
+        // emqttd 2.3 answered 0x80 for every filter when one was denied).
+        let acl_allowed: Vec<bool> = subscribe
+            .topic_filters
+            .iter()
+            .zip(hook_refused)
+            .map(|((filter, _), refused)| {
+                !refused
+                    && (validate_filter(filter).is_err()
+                        || self.acl_allows(Access::Subscribe, filter))
+            })
+            .collect();
+        self.subscribe_filters(
+            Some(subscribe.packet_id),
+            subscribe.topic_filters,
+            acl_allowed,
+            ctx,
+        );
+    }
+
+    /// The SUBSCRIBE path after hooks and ACL (`allowed` per filter): SUBACK when `packet_id`
+    /// is given (not for [`crate::session::SubscribeOnBehalf`]), then retained messages.
+    pub(crate) fn subscribe_filters(
+        &mut self,
+        packet_id: Option<crate::mqtt::packet::PacketId>,
+        topic_filters: Vec<(ByteString, QoS)>,
+        allowed: Vec<bool>,
+        ctx: &mut Context<Self>,
+    ) {
         let core = self.core.clone();
         let max_subscriptions = core.config.mqtt.session.max_subscriptions;
         let who = self.who();
         let session = self.session_mut();
-        let mut return_codes = Vec::with_capacity(subscribe.topic_filters.len());
+        let mut return_codes = Vec::with_capacity(topic_filters.len());
         let mut granted: Vec<(ByteString, QoS)> = Vec::new();
-        for (filter, qos) in subscribe.topic_filters {
+        for ((filter, qos), acl_allowed) in topic_filters.into_iter().zip(allowed) {
             let full = max_subscriptions > 0
                 && session.subscriptions.len() >= max_subscriptions
                 && !session.subscriptions.contains_key(&filter);
@@ -157,6 +232,8 @@ impl SessionActor {
                     filter,
                     error
                 );
+                return_codes.push(SubscribeReturnCode::Failure);
+            } else if !acl_allowed {
                 return_codes.push(SubscribeReturnCode::Failure);
             } else if full {
                 log::info!(
@@ -178,13 +255,15 @@ impl SessionActor {
                     .subscribe(filter.clone(), session.key, *qos, session.inbox.clone())
             })
             .collect();
-        let packet_id = subscribe.packet_id;
         let routed = futures_util::future::join_all(adds);
         ctx.wait(routed.into_actor(self).map(move |_, act, ctx| {
-            act.send(Packet::SubAck(SubAck {
-                packet_id,
-                return_codes,
-            }));
+            if let Some(packet_id) = packet_id {
+                act.send(Packet::SubAck(SubAck {
+                    packet_id,
+                    return_codes,
+                }));
+            }
+            act.notify_subscribed(&granted);
             act.queue_retained(&granted);
             act.drain(ctx);
         }));
@@ -210,7 +289,8 @@ impl SessionActor {
         }
     }
 
-    fn on_unsubscribe(&mut self, unsubscribe: Unsubscribe, ctx: &mut Context<Self>) {
+    fn on_unsubscribe(&mut self, mut unsubscribe: Unsubscribe, ctx: &mut Context<Self>) {
+        self.run_client_unsubscribe(&mut unsubscribe.topic_filters);
         let session = self.session_mut();
         let filters: Vec<ByteString> = unsubscribe
             .topic_filters
@@ -218,6 +298,7 @@ impl SessionActor {
             .filter(|filter| session.subscriptions.remove(filter).is_some())
             .collect();
         let key = session.key;
+        self.notify_unsubscribed(&filters);
         let removed = futures_util::future::join_all(self.core.router.unsubscribe(filters, key));
         let packet_id = unsubscribe.packet_id;
         ctx.wait(removed.into_actor(self).map(move |_, act, _| {

@@ -22,11 +22,11 @@ pub struct Delivery {
 }
 
 /// What became of a delivery pushed into an inbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeliverOutcome {
     Queued,
-    /// Queued, and the oldest queued message was dropped to make room.
-    QueuedDroppedOldest,
+    /// Queued, and the oldest queued message (this one) was dropped to make room.
+    QueuedDroppedOldest(Arc<Message>),
     /// Not queued (QoS 0 for an offline client with `store_qos0 = false`).
     Dropped,
 }
@@ -70,7 +70,9 @@ impl Inbox {
             let online = state.online;
             let outcome = match state.queue.push(delivery, qos, online) {
                 PushOutcome::Queued => DeliverOutcome::Queued,
-                PushOutcome::QueuedDroppedOldest(_) => DeliverOutcome::QueuedDroppedOldest,
+                PushOutcome::QueuedDroppedOldest(oldest) => {
+                    DeliverOutcome::QueuedDroppedOldest(oldest.message)
+                }
                 PushOutcome::Rejected(_) => DeliverOutcome::Dropped,
             };
             (outcome, state.waker.take())
@@ -203,10 +205,10 @@ mod tests {
         );
         inbox.deliver(delivery(QoS::AtLeastOnce));
         inbox.deliver(delivery(QoS::AtLeastOnce));
-        assert_eq!(
+        assert!(matches!(
             inbox.deliver(delivery(QoS::AtLeastOnce)),
-            DeliverOutcome::QueuedDroppedOldest
-        );
+            DeliverOutcome::QueuedDroppedOldest(_)
+        ));
         assert_eq!(inbox.len(), 2);
         assert_eq!(inbox.dropped(), 1);
     }

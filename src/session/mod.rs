@@ -6,6 +6,7 @@ pub mod awaiting_rel;
 pub mod connect;
 mod deliver;
 mod handlers;
+mod hookpoints;
 pub mod inbox;
 pub mod inflight;
 mod io;
@@ -13,3 +14,5 @@ pub mod mqueue;
 pub mod packet_id;
 pub mod registry;
 pub mod state;
+
+pub use hookpoints::SubscribeOnBehalf;

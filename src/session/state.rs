@@ -27,6 +27,10 @@ pub struct SessionState {
     /// (most idle devices) does not pay for them.
     windows: Option<Box<Windows>>,
     pub created_at: SystemTime,
+    /// The client holding the session, for `session.*` hook events.
+    pub(crate) hook_client: Option<Arc<crate::hooks::Client>>,
+    /// Why the session ends when it is dropped (`session.terminated`).
+    pub(crate) end_reason: &'static str,
     core: Arc<BrokerCore>,
 }
 
@@ -67,6 +71,8 @@ impl SessionState {
             inbox: Inbox::new(mqueue.max_length, mqueue.store_qos0),
             windows: None,
             created_at: SystemTime::now(),
+            hook_client: None,
+            end_reason: "normal",
             core,
         }
     }
@@ -92,6 +98,13 @@ impl SessionState {
 
 impl Drop for SessionState {
     fn drop(&mut self) {
+        if let Some(client) = self.hook_client.take() {
+            let reason = self.end_reason;
+            self.core
+                .notify(crate::hooks::EventKind::SessionTerminated, || {
+                    crate::hooks::HookEvent::SessionTerminated { client, reason }
+                });
+        }
         if self.subscriptions.is_empty() {
             return;
         }

@@ -61,6 +61,10 @@ metrics! {
     MessagesQos2Dropped => "messages/qos2/dropped",
     MessagesDropped => "messages/dropped",
     MessagesRetained => "messages/retained",
+    // PUBLISH and SUBSCRIBE requests the ACL denied (a denied PUBLISH also counts in
+    // messages/dropped).
+    AclDeny => "acl/deny",
+    HooksEventsDropped => "hooks/events/dropped",
 }
 
 /// The counters, shared by every session.

@@ -52,9 +52,35 @@ impl SysPublisher {
         for (name, value) in self.stats.snapshot() {
             self.publish(&format!("stats/{}", name), value.to_string(), false);
         }
+        for (name, current, refused) in self.listener_counts() {
+            self.publish(
+                &format!("stats/listeners/{}/count", name),
+                current.to_string(),
+                false,
+            );
+            self.publish(
+                &format!("stats/listeners/{}/refused", name),
+                refused.to_string(),
+                false,
+            );
+        }
         for (name, value) in self.core.metrics.snapshot() {
             self.publish(&format!("metrics/{}", name), value.to_string(), false);
         }
+    }
+}
+
+impl SysPublisher {
+    /// (listener name, open connections, connections refused over `max_connections`).
+    fn listener_counts(&self) -> Vec<(String, usize, u64)> {
+        let infos = match self.core.listener_infos.lock() {
+            Ok(infos) => infos.clone(),
+            Err(_) => return Vec::new(),
+        };
+        infos
+            .iter()
+            .map(|info| (info.name.to_string(), info.current(), info.refused()))
+            .collect()
     }
 }
 

@@ -250,12 +250,17 @@ s4_pairs() { # 1,000 publisher/subscriber pairs, QoS 1, 10,000 msg/s in all
 
 s5_flat() { # flat out, QoS 0 and QoS 1: 10 pairs publishing as fast as they can
     local b=$1 q
+    # A real-time load that never sleeps starves the kernel's softirq threads on its CPU and
+    # loopback traffic stalls: flat-out runs use nice instead of SCHED_FIFO.
+    local saved=("${PRIO[@]}")
+    [[ ${PRIO[0]:-} == chrt ]] && PRIO=(nice -n -20)
     for q in 0 1; do
         stop_broker
         start_broker "$b"
         run_pubsub "5q$q" "$b" "s5q$q-$b" $((SECS + 40)) -- pubsub -c 10 -t "flat$q/$b/%i" \
             -q "$q" -s 100 -I 0 -i 0 --duration "$SECS" --drain 5
     done
+    PRIO=("${saved[@]}")
 }
 
 s6_retained() { # 100,000 retained messages; then a '#' subscriber and an exact-topic one
