@@ -48,12 +48,22 @@ struct Upgrade {
 
 impl WsClient {
     async fn upgrade(addr: SocketAddr, path: &str, protocol: Option<&str>) -> (Upgrade, WsClient) {
+        WsClient::upgrade_with(addr, path, protocol, "").await
+    }
+
+    /// `upgrade` with extra request header lines (each ending in `\r\n`).
+    async fn upgrade_with(
+        addr: SocketAddr,
+        path: &str,
+        protocol: Option<&str>,
+        extra_headers: &str,
+    ) -> (Upgrade, WsClient) {
         let mut stream = TcpStream::connect(addr).await.unwrap();
         let protocol = protocol
             .map(|p| format!("Sec-WebSocket-Protocol: {p}\r\n"))
             .unwrap_or_default();
         let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{protocol}\r\n"
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{protocol}{extra_headers}\r\n"
         );
         stream.write_all(request.as_bytes()).await.unwrap();
         let mut buf = BytesMut::new();
@@ -398,4 +408,30 @@ async fn paho_over_ws_and_wss() {
     .unwrap();
     assert_success("paho over ws", &plain);
     assert_success("paho over wss", &secure);
+}
+
+/// Behind a reverse proxy (`proxy_address_header`), the client's address is the first one of
+/// the header: the presence event carries it, not the proxy's socket address.
+#[tokio::test]
+async fn proxy_address_header_gives_the_client_address() {
+    let (broker, addr) = start_ws_broker(&[
+        (
+            "EMQTTD_LISTENER__WS__EXTERNAL__PROXY_ADDRESS_HEADER",
+            "X-Forwarded-For",
+        ),
+        ("EMQTTD_MODULE__PRESENCE__ENABLE", "true"),
+    ]);
+    let mut watcher = Client::connect(broker.tcp_addr(), "proxy-watcher").await;
+    watcher
+        .subscribe_ok("$SYS/brokers/+/clients/proxied/connected", QoS::AtMostOnce)
+        .await;
+    let forwarded = "X-Forwarded-For: 203.0.113.7, 10.0.0.1\r\n";
+    let (upgrade, mut ws) = WsClient::upgrade_with(addr, "/mqtt", Some("mqtt"), forwarded).await;
+    assert_eq!(upgrade.status, 101, "{}", upgrade.headers);
+    ws.binary(&RawConnect::v311("proxied").to_bytes()).await;
+    assert!(matches!(ws.packet().await, Packet::ConnAck(_)));
+    let presence = watcher.expect_publish().await;
+    let value: serde_json::Value = serde_json::from_slice(&presence.payload).unwrap();
+    assert_eq!(value["clientid"], "proxied");
+    assert_eq!(value["ipaddress"], "203.0.113.7");
 }
