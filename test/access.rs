@@ -8,10 +8,11 @@ use emqttd::access::{AuthDenied, AuthProvider, AuthResult, ClientAuth};
 use emqttd::app::Broker;
 use emqttd::mqtt::packet::{ConnectReturnCode, SubscribeReturnCode};
 use emqttd::sys::metrics::Metric;
+use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/test/fixtures/acl.conf");
 
@@ -406,25 +407,23 @@ fn run_binary(dir: &Path, config: &Path) -> (Option<i32>, String) {
     }
     cmd.env("RUST_LOG", "info");
     let mut child = cmd.spawn().expect("spawn emqttd");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut stderr = String::new();
-            use std::io::Read;
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut stderr)
-                .unwrap();
-            return (status.code(), stderr);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
+    let mut stderr_pipe = child.stderr.take().unwrap();
+    let pid = child.id();
+    let (done, exited) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut stderr = String::new();
+        let _ = stderr_pipe.read_to_string(&mut stderr);
+        let _ = done.send((child.wait().map(|s| s.code()), stderr));
+    });
+    match exited.recv_timeout(Duration::from_secs(20)) {
+        Ok((status, stderr)) => (status.unwrap(), stderr),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .arg(pid.to_string())
+                .status();
             panic!("emqttd did not exit within 20s with a bad acl file");
         }
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

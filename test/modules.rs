@@ -1,10 +1,10 @@
 //! The built-in modules end to end with real clients: presence payloads with emqttd's field
 //! names, autosub with `%c` / `%u`, rewrite of PUBLISH, SUBSCRIBE and UNSUBSCRIBE.
 
-use crate::common::{options, start_broker, Client, QoS, NODE, QUIET, WAIT};
+use crate::common::{eventually, options, start_broker, Client, QoS, NODE, QUIET, WAIT};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 fn now_secs() -> i64 {
     SystemTime::now()
@@ -136,12 +136,11 @@ async fn test_autosub_subscribes_on_connect_with_placeholders() {
     let p = dev.expect_message("$client/dev9", "retained").await;
     assert!(p.retain);
     assert_eq!(p.qos, QoS::AtLeastOnce);
-    let deadline = Instant::now() + WAIT;
     // The publisher's own session holds "$client/autosub-pub" (no username: no users/%u).
-    while core.router.index().subscription_count() < 3 {
-        assert!(Instant::now() < deadline, "autosub routes not added");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually("the autosub routes", || {
+        core.router.index().subscription_count() >= 3
+    })
+    .await;
     publisher
         .publish("$client/dev9", QoS::AtLeastOnce, false, "direct")
         .await;

@@ -5,7 +5,6 @@
 use crate::common::wire::RawConnect;
 use crate::common::{options, start_broker, Client, QoS, RawClient, WAIT};
 use emqttd::mqtt::packet::Packet;
-use std::time::Duration;
 
 fn persistent(client_id: &str) -> RawConnect<'_> {
     RawConnect {
@@ -235,8 +234,13 @@ async fn session_expires_after_expiry_interval() {
     publisher
         .publish("exp/t", QoS::AtLeastOnce, false, "lost with the session")
         .await;
-    // Expiry is a timer in the broker: wait it out (reconnecting would resume the session).
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // Expiry is a timer in the broker; reconnecting early would resume the session, so wait
+    // until the expired session has left the registry.
+    let core = broker.core().clone();
+    crate::common::eventually("the offline session to expire", || {
+        core.sessions.lookup("expiring").is_none()
+    })
+    .await;
     let (mut c, present) = Client::connect_persistent(addr, "expiring").await;
     assert!(!present, "the session expired: session present must be 0");
     c.expect_no_publish().await;

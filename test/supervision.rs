@@ -1,18 +1,8 @@
 //! A session that panics dies alone: its routes and registry entry are cleaned up and every
 //! other client carries on.
 
-use crate::common::{start_broker, Client, Healthy, QoS, QUIET, WAIT};
+use crate::common::{eventually, start_broker, Client, Healthy, QoS, QUIET, WAIT};
 use emqttd::hooks::PublishAction;
-use std::time::{Duration, Instant};
-
-/// Wait until `check` holds, polling, or fail after `WAIT`.
-async fn eventually(what: &str, check: impl Fn() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn test_panicking_session_dies_alone() {

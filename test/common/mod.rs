@@ -59,6 +59,19 @@ pub fn start_broker(overrides: &[(&str, &str)]) -> Broker {
     Broker::start(config).unwrap_or_else(|e| panic!("broker failed to start: {e}"))
 }
 
+/// Waits until `check` holds, or fails naming `what` after [`WAIT`]. For broker state that
+/// has no event a client could wait on (routes, registry entries, counters).
+pub async fn eventually(what: &str, check: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {WAIT:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// A subscriber and a publisher on `health/#` connected before a misbehaving client acts;
 /// [`Healthy::check`] proves the broker still routes messages between them.
 pub struct Healthy {
