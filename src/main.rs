@@ -1,4 +1,5 @@
-//! The `emqttd` binary: `emqttd start` runs the broker in the foreground until SIGINT/SIGTERM.
+//! The `emqttd` binary: `emqttd start` runs the broker in the foreground until SIGINT/SIGTERM;
+//! `emqttd ctl ...` operates a running node over its HTTP API.
 
 use emqttd::app::Broker;
 use emqttd::cli::{self, Command, DEFAULT_CONFIG, USAGE};
@@ -18,6 +19,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Command::Start { config }) => start(config.as_deref()),
+        Ok(Command::Ctl { args }) => ExitCode::from(cli::ctl::run(args, Path::new(DEFAULT_CONFIG))),
         Err(error) => {
             eprintln!("emqttd: {}\n\n{}", error, USAGE);
             ExitCode::from(2)

@@ -1,5 +1,7 @@
 //! The command line of the `emqttd` binary (emqttd's `bin/emqttd` script): parsing only,
-//! so it can be tested without starting anything.
+//! so it can be tested without starting anything. `emqttd ctl ...` is parsed by [`ctl::args`].
+
+pub mod ctl;
 
 use std::path::PathBuf;
 
@@ -10,6 +12,9 @@ emqttd: an MQTT 3.1/3.1.1 broker
 
 Usage:
   emqttd [start] [--config PATH]   run the broker in the foreground (default config etc/emqttd.toml)
+  emqttd ctl [--config PATH] <command> [args]
+                                   operate the running node: status, clients, sessions,
+                                   subscriptions, plugins, ... (`emqttd ctl help`)
   emqttd --version                 print the version
   emqttd --help                    print this help
 
@@ -24,6 +29,10 @@ pub enum Command {
     Start {
         config: Option<PathBuf>,
     },
+    /// `emqttd ctl ...`: the arguments after `ctl`, parsed by [`ctl::args::parse`].
+    Ctl {
+        args: Vec<String>,
+    },
     Version,
     Help,
 }
@@ -36,6 +45,12 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String>
         Some("--help" | "-h" | "help") => return Ok(Command::Help),
         Some("start") => {
             args.next();
+        }
+        Some("ctl") => {
+            args.next();
+            return Ok(Command::Ctl {
+                args: args.collect(),
+            });
         }
         _ => {}
     }
@@ -84,5 +99,21 @@ mod tests {
         assert_eq!(parse_str(&["--help"]), Ok(Command::Help));
         assert!(parse_str(&["start", "--config"]).is_err());
         assert!(parse_str(&["bogus"]).unwrap_err().contains("bogus"));
+    }
+
+    #[test]
+    fn ctl_takes_everything_after_it() {
+        assert_eq!(
+            parse_str(&["ctl", "--config", "x.toml", "clients", "list"]),
+            Ok(Command::Ctl {
+                args: vec![
+                    "--config".into(),
+                    "x.toml".into(),
+                    "clients".into(),
+                    "list".into()
+                ]
+            })
+        );
+        assert_eq!(parse_str(&["ctl"]), Ok(Command::Ctl { args: vec![] }));
     }
 }

@@ -11,6 +11,8 @@ use super::error::{ConfigError, ErrorKind, Origin};
 pub const ENV_PREFIX: &str = "EMQTTD_";
 /// Separates key levels in a variable name (a single `_` stays part of the key: `MAX_INFLIGHT`).
 pub const ENV_SEPARATOR: &str = "__";
+/// Variables for `emqttd ctl` (`EMQTTD_CTL_USER`, `EMQTTD_CTL_PASSWORD`): not config keys, skipped.
+pub const CTL_ENV_PREFIX: &str = "EMQTTD_CTL_";
 
 /// One `EMQTTD_*` variable, resolved to a key path and a TOML value.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +45,9 @@ pub(crate) fn parse_overrides(env: &[(String, String)]) -> Result<Vec<EnvOverrid
         let Some(rest) = var.strip_prefix(ENV_PREFIX) else {
             continue;
         };
+        if var.starts_with(CTL_ENV_PREFIX) {
+            continue;
+        }
         let path: Vec<String> = rest
             .split(ENV_SEPARATOR)
             .map(str::to_ascii_lowercase)
@@ -193,6 +198,18 @@ mod tests {
         list.iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn ctl_variables_are_not_config_keys() {
+        let ovs = parse_overrides(&pairs(&[
+            ("EMQTTD_CTL_USER", "admin"),
+            ("EMQTTD_CTL_PASSWORD", "public"),
+            ("EMQTTD_LOG__LEVEL", "debug"),
+        ]))
+        .unwrap();
+        assert_eq!(ovs.len(), 1);
+        assert_eq!(ovs[0].key, "log.level");
     }
 
     #[test]
