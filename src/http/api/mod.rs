@@ -19,11 +19,11 @@
 //!   (`_page`, `_limit`, `q`, `_sort`, `_order`; 400 naming the parameter) and
 //!   [`paging::ListQuery::page`]. JSON bodies: [`json_body`] (400 when not a JSON object).
 
-// pub mod acl;
+pub mod acl;
 pub mod admins;
 pub mod auth;
-// pub mod clients;
-// pub mod modules;
+pub mod clients;
+pub mod modules;
 pub mod mqtt;
 pub mod node;
 pub mod openapi;
@@ -31,10 +31,10 @@ pub mod paging;
 pub mod procstat;
 pub mod prometheus;
 pub mod reply;
-// pub mod retained;
-// pub mod routes;
-// pub mod sessions;
-// pub mod subscriptions;
+pub mod retained;
+pub mod routes;
+pub mod sessions;
+pub mod subscriptions;
 pub mod users;
 
 use crate::broker::BrokerCore;
@@ -150,17 +150,17 @@ impl ApiRoute {
 pub fn routes() -> Vec<ApiRoute> {
     let mut all = Vec::new();
     all.extend(node::routes());
-    // all.extend(clients::routes());
-    // all.extend(sessions::routes());
-    // all.extend(subscriptions::routes());
+    all.extend(clients::routes());
+    all.extend(sessions::routes());
+    all.extend(subscriptions::routes());
     all.extend(mqtt::routes());
-    // all.extend(routes::routes());
-    // all.extend(retained::routes());
+    all.extend(routes::routes());
+    all.extend(retained::routes());
     // ---- plugins and ctl commands (src/http/api/plugins.rs) register here: ----
     // all.extend(plugins::routes());
     // ---------------------------------------------------------------------------
-    // all.extend(modules::routes());
-    // all.extend(acl::routes());
+    all.extend(modules::routes());
+    all.extend(acl::routes());
     all.extend(users::routes());
     all.extend(prometheus::routes());
     all.extend(openapi::routes());
