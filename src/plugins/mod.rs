@@ -504,6 +504,7 @@ impl PluginHost {
             log::error!("plugin {name} failed to load: {message}");
             return Err(failed(message));
         }
+        let described = registrations.describe();
         {
             let mut commands = self.commands.write().unwrap_or_else(|p| p.into_inner());
             for command in registrations.commands.drain(..) {
@@ -519,12 +520,7 @@ impl PluginHost {
                 );
             }
         }
-        log::info!(
-            "plugin {} {} loaded ({})",
-            name,
-            slot.version,
-            registrations.describe()
-        );
+        log::info!("plugin {} {} loaded ({})", name, slot.version, described);
         slot.loaded = Some(Loaded {
             id,
             instance,
