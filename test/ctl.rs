@@ -378,3 +378,84 @@ async fn bad_arguments_exit_2_with_usage() {
     assert_eq!(missing.code, 2, "{missing:?}");
     assert!(missing.stderr.contains("no-such.toml"), "{missing:?}");
 }
+
+#[tokio::test]
+async fn plugins_load_unload_and_plugin_commands() {
+    const TEMPLATE: &str = "emqttd_plugin_template";
+    let node = start_node("plugins", &[]);
+    let list = node.ctl_ok(&["plugins", "list"]).await;
+    assert!(
+        list.lines().any(
+            |l| l.starts_with(&format!("Plugin({TEMPLATE}, version=0.1.0, "))
+                && l.ends_with("active=false)")
+        ),
+        "{list}"
+    );
+    assert_eq!(
+        node.ctl_ok(&["plugins", "load", TEMPLATE]).await,
+        format!("Plugin {TEMPLATE} loaded successfully.\n")
+    );
+    assert!(node
+        .ctl_ok(&["plugins", "list"])
+        .await
+        .contains("active=true)"));
+    // Loading twice: the node's conflict, exit 1.
+    let again = node.ctl(&["plugins", "load", TEMPLATE]).await;
+    assert_eq!(again.code, 1, "{again:?}");
+
+    // `help` lists the plugin's command; any other word is forwarded to it.
+    let help = node.ctl_ok(&["help"]).await;
+    assert!(
+        help.contains("Plugin commands (from the loaded plugins):"),
+        "{help}"
+    );
+    assert!(help.contains("template reset"), "{help}");
+    assert_eq!(node.ctl_ok(&["template", "reset"]).await, "counts reset\n");
+    let shown = node.ctl_ok(&["template"]).await;
+    assert!(!shown.is_empty());
+    let json = node.ctl_ok(&["--json", "template", "reset"]).await;
+    let value: serde_json::Value = serde_json::from_str(&json).expect("--json prints JSON");
+    assert_eq!(value["output"], "counts reset\n");
+    // The command's own error: exit 1 with its message.
+    let bad = node.ctl(&["template", "bogus"]).await;
+    assert_eq!(bad.code, 1, "{bad:?}");
+    assert!(bad.stderr.contains("usage: template"), "{bad:?}");
+
+    assert_eq!(
+        node.ctl_ok(&["plugins", "unload", TEMPLATE]).await,
+        format!("Plugin {TEMPLATE} unloaded successfully.\n")
+    );
+    // Its command is gone with it: an unknown command is a usage error.
+    let gone = node.ctl(&["template"]).await;
+    assert_eq!(gone.code, 2, "{gone:?}");
+    assert!(
+        gone.stderr.contains("unknown command 'template'"),
+        "{gone:?}"
+    );
+    let unknown = node.ctl(&["plugins", "load", "no_such_plugin"]).await;
+    assert_eq!(unknown.code, 1, "{unknown:?}");
+}
+
+#[tokio::test]
+async fn admins_add_list_passwd_and_del() {
+    let node = start_node("admins", &[]);
+    assert_eq!(node.ctl_ok(&["admins", "add", "ops", "pw1"]).await, "ok\n");
+    let list = node.ctl_ok(&["admins", "list"]).await;
+    assert!(
+        list.contains("Admin(admin, ") && list.contains("Admin(ops, "),
+        "{list}"
+    );
+    // ops changes its own password, then logs in with the new one.
+    let out = node
+        .ctl(&["--user", "ops:pw1", "admins", "passwd", "ops", "pw2"])
+        .await;
+    assert_eq!((out.code, out.stdout.as_str()), (0, "ok\n"), "{out:?}");
+    assert_eq!(node.ctl(&["--user", "ops:pw1", "status"]).await.code, 1);
+    assert_eq!(node.ctl(&["--user", "ops:pw2", "status"]).await.code, 0);
+    // Another admin's password needs its old one.
+    let other = node.ctl(&["admins", "passwd", "ops", "pw3"]).await;
+    assert_eq!(other.code, 1, "{other:?}");
+    assert!(other.stderr.contains("--user ops:"), "{other:?}");
+    assert_eq!(node.ctl_ok(&["admins", "del", "ops"]).await, "ok\n");
+    assert!(!node.ctl_ok(&["admins", "list"]).await.contains("ops"));
+}
