@@ -280,7 +280,9 @@ impl SessionActor {
     fn go_offline(&mut self, ctx: &mut Context<Self>) {
         self.phase = Phase::Offline;
         if let Some(client) = &self.client {
-            self.core.sessions.set_offline(&client.client_id, self.conn_id);
+            self.core
+                .sessions
+                .set_offline(&client.client_id, self.conn_id);
         }
         let expiry = self.core.config.mqtt.session.expiry_interval;
         if !expiry.is_zero() {

@@ -274,6 +274,32 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_examples_work_when_uncommented() {
+        let text = include_str!("../../../etc/plugins/emqttd_auth_username.toml");
+        let uncommented: String = text
+            .lines()
+            .filter_map(|line| line.strip_prefix("# "))
+            .filter(|line| {
+                let key = line.split(" = ").next().unwrap_or_default();
+                line.starts_with("[[user]]")
+                    || (key.len() < line.len()
+                        && key.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            })
+            .filter(|line| !line.starts_with("users_file"))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let config = parse_str(&uncommented).unwrap();
+        let password = |name: &str| {
+            let (_, stored) = config.users.iter().find(|(n, _)| n == name).unwrap();
+            stored.clone()
+        };
+        assert!(password("admin").verify(b"change-me"));
+        assert!(password("sensor").verify(b"sensor-pw"));
+        assert!(password("gateway").verify(b"gateway-pw"));
+        assert!(password("dashboard").verify(b"U*U"));
+    }
+
+    #[test]
     fn users_are_hashed_on_load_or_taken_pre_hashed() {
         let config = parse_str(
             r#"
