@@ -10,6 +10,7 @@ mod hooks;
 mod http_publish;
 mod malformed;
 mod modules;
+mod plugins;
 mod pubsub;
 mod qos;
 mod retained;
