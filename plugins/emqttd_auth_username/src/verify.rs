@@ -58,9 +58,11 @@ impl Verifier {
             });
             match work.await {
                 Ok(matches) => answer(matches),
-                // The auth chain catches this and refuses the client.
-                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                Err(_) => AuthResult::Deny(AuthDenied::ServerUnavailable),
+                // Fail closed: a check that did not finish admits nobody (CONNACK 3).
+                Err(error) => {
+                    log::error!("password check did not finish: {error}");
+                    AuthResult::Deny(AuthDenied::ServerUnavailable)
+                }
             }
         }))
     }
