@@ -3,6 +3,7 @@
 mod common;
 
 mod access;
+mod auth_plugins;
 mod broker_process;
 mod clients;
 mod connect;

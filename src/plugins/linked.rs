@@ -7,5 +7,9 @@ use std::sync::Arc;
 
 /// Every linked plugin's factory, in `plugins list` order.
 pub fn all() -> Vec<PluginFactory> {
-    vec![Arc::new(emqttd_plugin_template::plugin)]
+    vec![
+        Arc::new(emqttd_plugin_template::plugin),
+        Arc::new(emqttd_auth_username::plugin),
+        Arc::new(emqttd_auth_clientid::plugin),
+    ]
 }
