@@ -2,8 +2,10 @@
 //! in-process with its HTTP listener on an ephemeral port. What is asserted is what the operator
 //! sees: the printed lines, the exit code, and the effect on real MQTT clients.
 
+use crate::common::wire::RawConnect;
 use crate::common::{options, start_broker, Client, RawClient, WAIT};
 use emqttd::app::Broker;
+use emqttd::mqtt::packet::ConnectReturnCode;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -458,4 +460,54 @@ async fn admins_add_list_passwd_and_del() {
     assert!(other.stderr.contains("--user ops:"), "{other:?}");
     assert_eq!(node.ctl_ok(&["admins", "del", "ops"]).await, "ok\n");
     assert!(!node.ctl_ok(&["admins", "list"]).await.contains("ops"));
+}
+
+#[tokio::test]
+async fn users_add_through_the_auth_username_plugin_command() {
+    const USERNAME: &str = "emqttd_auth_username";
+    let etc = TempDir::new("users-etc");
+    let users_file = etc.path().join("auth_username.json");
+    etc.write(
+        &format!("{USERNAME}.toml"),
+        &format!(
+            "users_file = {:?}\npassword_hash = \"pbkdf2\"\npbkdf2_iterations = 1000\n",
+            users_file.to_string_lossy()
+        ),
+    );
+    let etc_dir = etc.path().to_string_lossy().into_owned();
+    let node = start_node(
+        "users",
+        &[
+            ("EMQTTD_PLUGINS__ETC_DIR", etc_dir.as_str()),
+            ("EMQTTD_MQTT__ALLOW_ANONYMOUS", "false"),
+        ],
+    );
+    let addr = node.broker.tcp_addr();
+    let connack = |user: &'static str, password: &'static str| async move {
+        let connect = RawConnect {
+            username: Some(user),
+            password: Some(password.as_bytes()),
+            ..RawConnect::v311("ctl-user")
+        };
+        RawClient::handshake(addr, &connect).await.1.return_code
+    };
+    assert_ne!(
+        connack("alice", "secret").await,
+        ConnectReturnCode::Accepted
+    );
+
+    node.ctl_ok(&["plugins", "load", USERNAME]).await;
+    assert_eq!(
+        node.ctl_ok(&["users", "add", "alice", "secret"]).await,
+        "ok\n"
+    );
+    assert_eq!(node.ctl_ok(&["users", "list"]).await, "alice\n");
+    assert_eq!(
+        connack("alice", "secret").await,
+        ConnectReturnCode::Accepted
+    );
+    assert_ne!(connack("alice", "wrong").await, ConnectReturnCode::Accepted);
+    let dup = node.ctl(&["users", "add", "alice", "again"]).await;
+    assert_eq!(dup.code, 1, "{dup:?}");
+    assert!(dup.stderr.contains("already exists"), "{dup:?}");
 }
