@@ -74,10 +74,10 @@ fn help(api: &Api) -> u8 {
     println!("{CTL_USAGE}");
     match api.get("/commands") {
         Ok(list) => print!("{}", output::plugin_commands(&list)),
-        Err(CtlError::Unreachable(message)) => {
+        Err(CtlError::Unreachable(message) | CtlError::UnknownCommand(message))
+        | Err(CtlError::Answer { message, .. }) => {
             println!("\nPlugin commands: not listed ({message})")
         }
-        Err(error) => println!("\nPlugin commands: not listed ({error:?})"),
     }
     EXIT_OK
 }

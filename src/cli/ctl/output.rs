@@ -48,14 +48,15 @@ pub fn broker(node: &Value) -> String {
     )
 }
 
-/// `broker stats` / `broker metrics`: `name : value` per key of an object, names padded to
-/// `width` (emqttd: 20 for stats, 24 for metrics), sorted by name.
+/// `broker stats` / `broker metrics`: `name : value` per key of an object, sorted by name, names
+/// padded to `width` (emqttd: 20 for stats, 24 for metrics) or to the longest name.
 pub fn key_values(object: &Value, width: usize) -> String {
     let Some(map) = object.as_object() else {
         return String::new();
     };
     let mut pairs: Vec<(&String, &Value)> = map.iter().collect();
     pairs.sort_by(|a, b| a.0.cmp(b.0));
+    let width = pairs.iter().map(|(k, _)| k.len()).fold(width, usize::max);
     lines(
         pairs
             .into_iter()
@@ -316,6 +317,11 @@ mod tests {
             "clients/count       : 1\nroutes/count        : 2\n"
         );
         assert_eq!(key_values(&json!([]), 20), "");
+        let long = json!({"listeners/tcp:external/count": 1, "a": 2});
+        assert_eq!(
+            key_values(&long, 20),
+            "a                           : 2\nlisteners/tcp:external/count: 1\n"
+        );
     }
 
     #[test]
