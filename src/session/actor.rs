@@ -280,7 +280,9 @@ impl SessionActor {
     fn go_offline(&mut self, ctx: &mut Context<Self>) {
         self.phase = Phase::Offline;
         if let Some(client) = &self.client {
-            self.core.sessions.set_offline(&client.client_id, self.conn_id);
+            self.core
+                .sessions
+                .set_offline(&client.client_id, self.conn_id);
         }
         let expiry = self.core.config.mqtt.session.expiry_interval;
         if !expiry.is_zero() {
@@ -304,6 +306,18 @@ impl SessionActor {
             return;
         };
         let will = *will;
+        // The will is a PUBLISH the client asked for at CONNECT: the ACL applies to it.
+        if !self.acl_allows(crate::access::Access::Publish, &will.topic) {
+            log::info!(
+                "{}: will message to {:?} not published",
+                self.who(),
+                will.topic
+            );
+            return;
+        }
+        let Some(client) = &self.client else {
+            return;
+        };
         let message = Message::new(
             client.client_id.clone(),
             will.topic,
