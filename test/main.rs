@@ -12,6 +12,8 @@ mod malformed;
 mod modules;
 mod pubsub;
 mod qos;
+mod rest_admin;
+mod rest_api;
 mod retained;
 mod session;
 mod supervision;

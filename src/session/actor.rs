@@ -83,6 +83,7 @@ impl CloseReason {
                 "closed"
             }
             CloseReason::Abnormal(why) if why.starts_with("malformed packet") => "frame_error",
+            CloseReason::Abnormal(why) if why.starts_with("kicked") => "kicked",
             CloseReason::Abnormal(_) => "protocol_error",
         }
     }
