@@ -160,6 +160,7 @@ pub fn routes() -> Vec<ApiRoute> {
     all.extend(plugins::routes());
     all.extend(modules::routes());
     all.extend(acl::routes());
+    all.extend(auth::routes());
     all.extend(users::routes());
     all.extend(prometheus::routes());
     all.extend(openapi::routes());
