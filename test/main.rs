@@ -14,6 +14,8 @@ mod modules;
 mod plugins;
 mod pubsub;
 mod qos;
+mod rest_admin;
+mod rest_api;
 mod retained;
 mod session;
 mod supervision;

@@ -499,3 +499,184 @@ async fn loaded_plugins_are_written_and_restored_at_the_next_start() {
     let broker = restart(&file_text);
     assert!(!active(broker.core(), TEMPLATE));
 }
+
+/// Runs curl against the broker's HTTP listener; returns (status, JSON body).
+async fn api(
+    http: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    user: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let mut args: Vec<String> = vec![
+        "-sS".into(),
+        "-w".into(),
+        "\n%{http_code}".into(),
+        "-X".into(),
+        method.into(),
+    ];
+    if let Some(user) = user {
+        args.extend(["-u".into(), user.into()]);
+    }
+    if let Some(body) = body {
+        args.extend([
+            "-H".into(),
+            "Content-Type: application/json".into(),
+            "-d".into(),
+            body.into(),
+        ]);
+    }
+    args.push(format!("http://{http}/api/v2{path}"));
+    let out = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        crate::tls::run_tool("curl", &args, "apt-get install curl")
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, status) = text.rsplit_once('\n').unwrap_or(("", &text));
+    let status = status
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("curl: {text:?} {out:?}"));
+    let json = serde_json::from_str(body).unwrap_or(serde_json::Value::Null);
+    (status, json)
+}
+
+const ADMIN: Option<&str> = Some("admin:public");
+
+#[tokio::test]
+async fn plugins_and_their_commands_over_the_rest_api() {
+    let broker = start_broker(&[
+        ("EMQTTD_HTTP__ENABLE", "true"),
+        ("EMQTTD_HTTP__BIND", "127.0.0.1:0"),
+    ]);
+    let http = broker.listener_addr("http").expect("http listener");
+    let core = broker.core().clone();
+    let before = registered(&core);
+
+    let (status, body) = api(http, "GET", "/plugins", None, ADMIN).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["code"], 0);
+    let template = body["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == TEMPLATE)
+        .cloned()
+        .unwrap_or_else(|| panic!("{body}"));
+    assert_eq!(template["active"], false);
+    assert_eq!(template["version"], "0.1.0");
+    assert!(template["description"]
+        .as_str()
+        .is_some_and(|d| !d.is_empty()));
+
+    let path = format!("/plugins/{TEMPLATE}");
+    let (status, body) = api(http, "PUT", &path, Some(r#"{"active":true}"#), ADMIN).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["result"],
+        serde_json::json!({"name": TEMPLATE, "active": true})
+    );
+    let (status, body) = api(http, "PUT", &path, Some(r#"{"active":true}"#), ADMIN).await;
+    assert_eq!((status, body["code"].as_u64()), (409, Some(409)), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains(TEMPLATE),
+        "{body}"
+    );
+
+    // The plugin works: a publish is counted by its ctl command.
+    let mut sub = Client::connect(broker.tcp_addr(), "rest-sub").await;
+    sub.subscribe_ok("rest/#", QoS::AtLeastOnce).await;
+    let mut publisher = Client::connect(broker.tcp_addr(), "rest-pub").await;
+    publisher
+        .publish("rest/1", QoS::AtLeastOnce, false, "via rest")
+        .await;
+    sub.expect_message("rest/1", "via rest").await;
+
+    let (status, body) = api(http, "GET", "/commands", None, ADMIN).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"][0]["name"], "template");
+    assert!(body["result"][0]["usage"]
+        .as_str()
+        .unwrap()
+        .contains("template"));
+    let (status, body) = api(
+        http,
+        "POST",
+        "/commands/template",
+        Some(r#"{"args":[]}"#),
+        ADMIN,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let output = body["result"]["output"].as_str().unwrap();
+    assert!(
+        output
+            .lines()
+            .any(|l| l.split_whitespace().eq(["message.publish", "1"])),
+        "{output}"
+    );
+    let (status, body) = api(
+        http,
+        "POST",
+        "/commands/template",
+        Some(r#"{"args":["nonsense"]}"#),
+        ADMIN,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("usage"),
+        "{body}"
+    );
+    let (status, _) = api(
+        http,
+        "POST",
+        "/commands/template",
+        Some(r#"{"args":[1]}"#),
+        ADMIN,
+    )
+    .await;
+    assert_eq!(status, 400);
+
+    // Per node, and unloading.
+    let node_path = format!("/nodes/emqttd@127.0.0.1/plugins/{TEMPLATE}");
+    let (status, body) = api(http, "GET", "/nodes/emqttd@127.0.0.1/plugins", None, ADMIN).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = api(http, "PUT", &node_path, Some(r#"{"active":false}"#), ADMIN).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["active"], false);
+    assert_eq!(registered(&core), before);
+    let (status, _) = api(http, "PUT", &node_path, Some(r#"{"active":false}"#), ADMIN).await;
+    assert_eq!(status, 409);
+    let (status, _) = api(http, "POST", "/commands/template", Some("{}"), ADMIN).await;
+    assert_eq!(status, 404);
+    let (status, body) = api(http, "GET", "/commands", None, ADMIN).await;
+    assert_eq!(
+        (status, body["result"].clone()),
+        (200, serde_json::json!([]))
+    );
+
+    // Errors: unknown plugin or node, bad body, no credentials.
+    let (status, body) = api(
+        http,
+        "PUT",
+        "/plugins/nope",
+        Some(r#"{"active":true}"#),
+        ADMIN,
+    )
+    .await;
+    assert_eq!((status, body["code"].as_u64()), (404, Some(404)), "{body}");
+    let (status, _) = api(http, "GET", "/nodes/other@host/plugins", None, ADMIN).await;
+    assert_eq!(status, 404);
+    let (status, body) = api(http, "PUT", &path, Some(r#"{"active":"yes"}"#), ADMIN).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["message"].as_str().unwrap().contains("active"),
+        "{body}"
+    );
+    let (status, _) = api(http, "PUT", &path, Some(r#"{"active":true}"#), None).await;
+    assert_eq!(status, 401);
+    assert!(!active(&core, TEMPLATE));
+}
