@@ -2,6 +2,7 @@
 //! plugin host, driven by real MQTT clients: CONNACK codes, the `users` command, unloading, and
 //! bcrypt logins that must not stall anyone else.
 
+use crate::common::http::{start_http_broker, Api};
 use crate::common::wire::{self, RawConnect};
 use crate::common::{eventually, start_broker, Healthy, RawClient, WAIT};
 use bytes::BytesMut;
@@ -277,6 +278,53 @@ async fn users_added_and_deleted_at_run_time() {
         connack(addr, "r6", Some("carol"), Some("c4rol")).await,
         BadUsernameOrPassword
     );
+}
+
+/// The operator's path: load the plugin and run `users add` / `users del` through the REST
+/// API that `emqttd ctl` talks to.
+#[tokio::test]
+async fn users_managed_through_the_http_api() {
+    let dir = Scratch::new("http");
+    dir.username_config("");
+    let etc_dir = dir.etc_dir();
+    let (broker, http) = start_http_broker(&[
+        ("EMQTTD_PLUGINS__ETC_DIR", etc_dir.as_str()),
+        ("EMQTTD_MQTT__ALLOW_ANONYMOUS", "false"),
+    ]);
+    let api = Api { addr: http };
+    let addr = broker.tcp_addr();
+    api.send(
+        "PUT",
+        "/api/v2/plugins/emqttd_auth_username",
+        r#"{"active":true}"#,
+    )
+    .await
+    .result();
+    let run = |args: &'static str| api.send("POST", "/api/v2/commands/users", args);
+    let added = run(r#"{"args":["add","dave","d4ve"]}"#).await.result();
+    assert_eq!(added["output"], "ok");
+    assert_eq!(
+        connack(addr, "h1", Some("dave"), Some("d4ve")).await,
+        Accepted
+    );
+    run(r#"{"args":["add","dave","x"]}"#)
+        .await
+        .assert_error(400, "already exists");
+
+    let deleted = run(r#"{"args":["del","dave"]}"#).await.result();
+    assert_eq!(deleted["output"], "ok");
+    assert_eq!(
+        connack(addr, "h2", Some("dave"), Some("d4ve")).await,
+        BadUsernameOrPassword
+    );
+    api.send(
+        "PUT",
+        "/api/v2/plugins/emqttd_auth_username",
+        r#"{"active":false}"#,
+    )
+    .await
+    .result();
+    run(r#"{"args":["list"]}"#).await.assert_error(404, "users");
 }
 
 #[tokio::test]
