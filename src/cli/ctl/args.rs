@@ -9,7 +9,8 @@ Usage: emqttd ctl [--config PATH] [--user NAME:PASSWORD] [--json] <command> [arg
 
 Talks to the running node over its HTTP listener ([http] bind, from the same config file and
 EMQTTD_* overrides as `emqttd start`). Credentials: --user, else EMQTTD_CTL_USER and
-EMQTTD_CTL_PASSWORD, else admin/public. --json prints the raw JSON result.
+EMQTTD_CTL_PASSWORD, else admin with its [http.users] password (default public).
+--json prints the raw JSON result. Options may stand anywhere; `--` ends them.
 
 Commands:
   status                                      node status
@@ -40,7 +41,8 @@ Commands:
   <command> [args]                            a command of a loaded plugin (e.g. users add
                                               alice secret); `emqttd ctl help` lists them
 
-Exit codes: 0 ok, 1 the node answered with an error, 2 usage error, 3 node not reachable.";
+Exit codes: 0 ok, 1 the node answered with an error, 2 usage or config error, 3 node not
+reachable.";
 
 /// One parsed `emqttd ctl` invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
