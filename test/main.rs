@@ -6,6 +6,7 @@ mod access;
 mod broker_process;
 mod clients;
 mod connect;
+mod dashboard;
 mod hooks;
 mod http_publish;
 mod malformed;

@@ -131,8 +131,12 @@ async function main() {
     });
     page.on('dialog', (d) => d.accept()); // "Disconnect client …?" confirmations
 
-    await step('the login form refuses a wrong password', async () => {
+    await step('open the dashboard: the login form', async () => {
       await page.goto(`${o.url}/`);
+      await page.locator('#login').waitFor({ state: 'visible' });
+    });
+
+    await step('the login form refuses a wrong password', async () => {
       await page.getByLabel('Username').fill(o.user);
       await page.getByLabel('Password').fill(`${o.password}-wrong`);
       await page.getByRole('button', { name: 'Log in' }).click();
