@@ -19,7 +19,7 @@ const KICKED: &str = "dashboard-kick-me";
 /// A client id that is markup: the dashboard must show it as text.
 const MARKUP_ID: &str = "<img src=x onerror=window.pwned=1>";
 const TOPIC: &str = "dashboard/ws/from-browser";
-const PAYLOAD: &str = "hello from the dashboard's WebSocket page";
+const PAYLOAD: &str = "héllo ✓ from the dashboard's WebSocket page";
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

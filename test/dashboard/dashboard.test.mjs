@@ -215,6 +215,43 @@ async function main() {
       await page.getByRole('status').filter({ hasText: `${o.plugin} unloaded` }).waitFor();
     });
 
+    await step('the browser MQTT codec (priv/www/js/mqtt.js) round-trips packets', async () => {
+      const problems = await page.evaluate(async () => {
+        const m = await import('/js/mqtt.js');
+        const bad = [];
+        const lengths = [0, 1, 127, 128, 16383, 16384, 2097151, 2097152, 268435455];
+        const sizes = [1, 1, 1, 2, 2, 3, 3, 4, 4];
+        lengths.forEach((n, i) => {
+          const enc = m.encodeRemainingLength(n);
+          const dec = m.decodeRemainingLength(Uint8Array.from(enc));
+          if (enc.length !== sizes[i] || !dec || dec.value !== n || dec.bytes !== sizes[i]) bad.push(`length ${n}`);
+        });
+        try { m.encodeRemainingLength(268435456); bad.push('length 268435456 accepted'); } catch { /* expected */ }
+        try { m.decodeRemainingLength(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x01)); bad.push('5-byte length accepted'); } catch { /* expected */ }
+        if (m.decodeRemainingLength(Uint8Array.of(0x80)) !== null) bad.push('partial length not null');
+        // A PUBLISH with a UTF-8 topic and payload, a remaining length of 2 bytes, split anywhere.
+        const topic = 'caf\u00e9/\u2713/\ud83d\ude00';
+        const payload = 'h\u00e9llo '.repeat(40);
+        const bytes = m.encode({ type: 'publish', topic, payload, qos: 1, id: 513, retain: true });
+        for (const cut of [1, 2, 3, 10, bytes.length - 1]) {
+          const parser = new m.Parser();
+          const got = [...parser.push(bytes.subarray(0, cut)), ...parser.push(bytes.subarray(cut))];
+          const p = got[0];
+          if (got.length !== 1 || p.topic !== topic || new TextDecoder().decode(p.payload) !== payload
+              || p.qos !== 1 || p.id !== 513 || !p.retain) bad.push(`publish split at ${cut}`);
+        }
+        // Two packets in one frame.
+        const two = new m.Parser().push(Uint8Array.of(0x90, 0x03, 0x00, 0x07, 0x01, 0xd0, 0x00));
+        if (two.length !== 2 || two[0].type !== 'suback' || two[0].granted[0] !== 1 || two[1].type !== 'pingresp') bad.push('suback+pingresp');
+        const connect = Array.from(m.encode({ type: 'connect', clientId: 'a', keepalive: 30, clean: true, username: 'u', password: 'p' }));
+        const want = [0x10, 19, 0, 4, 77, 81, 84, 84, 4, 0xc2, 0, 30, 0, 1, 97, 0, 1, 117, 0, 1, 112];
+        if (connect.join() !== want.join()) bad.push(`connect ${connect}`);
+        if (!m.validTopicFilter('a/+/#') || m.validTopicFilter('a/#/b') || m.validTopicFilter('a+') || m.validTopicName('a/+')) bad.push('topic validation');
+        return bad;
+      });
+      if (problems.length) throw new Error(problems.join('; '));
+    });
+
     await step('publish from the WebSocket page to an MQTT subscriber', async () => {
       subscriber = await connectMqtt(`dashboard-test-sub-${process.pid}`);
       await new Promise((resolve, reject) => {
