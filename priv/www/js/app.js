@@ -48,7 +48,7 @@ function showLogin(message) {
   $(api.currentUser() ? '#login-password' : '#login-username').focus();
 }
 
-async function showPage() {
+async function showPage(event) {
   if (!api.loggedIn()) {
     showLogin();
     return;
@@ -78,6 +78,8 @@ async function showPage() {
   render(view, html`<h1>${label}</h1><div data-role="page"></div>`);
   current.name = name;
   current.unmount = page.mount($('[data-role="page"]', view)) || null;
+  // After a navigation, keyboard and screen-reader users start at the new page.
+  if (event && event.type === 'hashchange') view.focus({ preventScroll: true });
 }
 
 async function loadNodeName() {
