@@ -4,7 +4,7 @@
 
 use crate::common::wire::RawConnect;
 use crate::common::{options, start_broker, Client, QoS, RawClient};
-use emqttd::access::{AuthDenied, AuthProvider, AuthResult, ClientAuth};
+use emqttd::access::{AuthCheck, AuthDenied, AuthProvider, AuthResult, ClientAuth};
 use emqttd::app::Broker;
 use emqttd::mqtt::packet::{ConnectReturnCode, SubscribeReturnCode};
 use emqttd::sys::metrics::Metric;
@@ -20,11 +20,11 @@ const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/test/fixtures/acl.co
 struct SpyIsSuperuser;
 
 impl AuthProvider for SpyIsSuperuser {
-    fn check(&self, client: &ClientAuth<'_>) -> AuthResult {
+    fn check(&self, client: &ClientAuth<'_>) -> AuthCheck {
         if client.client_id == "spy" {
-            AuthResult::Allow { superuser: true }
+            AuthResult::Allow { superuser: true }.into()
         } else {
-            AuthResult::Ignore
+            AuthResult::Ignore.into()
         }
     }
 }
@@ -331,13 +331,14 @@ async fn reload_without_cache() {
 struct Passwords;
 
 impl AuthProvider for Passwords {
-    fn check(&self, client: &ClientAuth<'_>) -> AuthResult {
+    fn check(&self, client: &ClientAuth<'_>) -> AuthCheck {
         match (client.client_id, client.username, client.password) {
             ("banned", _, _) => AuthResult::Deny(AuthDenied::NotAuthorized),
             (_, Some("good"), Some(b"secret")) => AuthResult::Allow { superuser: false },
             (_, Some("good"), _) => AuthResult::Deny(AuthDenied::BadUsernameOrPassword),
             _ => AuthResult::Ignore,
         }
+        .into()
     }
 }
 

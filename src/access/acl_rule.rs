@@ -13,30 +13,7 @@ pub enum Permission {
     Deny,
 }
 
-/// The access a rule covers (`subscribe | publish | pubsub`); a check asks for
-/// `Publish` or `Subscribe`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Access {
-    Subscribe,
-    Publish,
-    PubSub,
-}
-
-impl Access {
-    /// Does a rule for `self` cover a request for `wanted`?
-    fn covers(self, wanted: Access) -> bool {
-        self == Access::PubSub || self == wanted || wanted == Access::PubSub
-    }
-}
-
-/// The client a check is about.
-#[derive(Debug, Clone, Copy)]
-pub struct AclClient<'a> {
-    pub client_id: &'a str,
-    pub username: Option<&'a str>,
-    /// The peer address; `None` for a client without one (e.g. the HTTP publish API).
-    pub ip: Option<IpAddr>,
-}
+pub use emqttd_plugin_api::access::{Access, AclClient};
 
 /// An IP address with a prefix length (`10.0.0.0/8`, `::1/128`; a bare address is a /32 or /128).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

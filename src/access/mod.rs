@@ -15,78 +15,24 @@
 
 pub mod acl_file;
 pub mod acl_rule;
+pub mod auth_chain;
 pub mod cache;
 
 pub use acl_file::AclSyntaxError;
 pub use acl_rule::{Access, AclClient, AclRules, Permission, Rule};
+pub use auth_chain::{AuthOutcome, Authenticating};
 pub use cache::AclCache;
 
 use crate::config::{AclNomatch, MqttConfig, DEFAULT_ACL_FILE};
 use std::fmt;
-use std::net::IpAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-/// What an auth provider sees of a connecting client.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAuth<'a> {
-    pub client_id: &'a str,
-    pub username: Option<&'a str>,
-    pub password: Option<&'a [u8]>,
-    pub ip: IpAddr,
-}
-
-/// Why a client is refused; the CONNACK return code follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthDenied {
-    /// CONNACK 4: the username or password is wrong.
-    BadUsernameOrPassword,
-    /// CONNACK 5: the client may not connect.
-    NotAuthorized,
-}
-
-/// An auth provider's answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthResult {
-    /// Accept the client; a superuser skips every ACL check.
-    Allow {
-        superuser: bool,
-    },
-    Deny(AuthDenied),
-    /// Not this provider's business: ask the next one.
-    Ignore,
-}
-
-/// An authentication provider (a plugin's username or client id database, LDAP, ...).
-pub trait AuthProvider: Send + Sync {
-    fn check(&self, client: &ClientAuth<'_>) -> AuthResult;
-
-    /// For logs.
-    fn name(&self) -> &str {
-        "auth provider"
-    }
-}
-
-/// An ACL provider's answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AclResult {
-    Allow,
-    Deny,
-    Ignore,
-}
-
-/// An ACL provider (the internal acl.conf, or a plugin's).
-pub trait AclProvider: Send + Sync {
-    /// `access` is `Publish` or `Subscribe`; `topic` is the PUBLISH topic or the SUBSCRIBE filter.
-    fn check_acl(&self, client: &AclClient<'_>, access: Access, topic: &str) -> AclResult;
-
-    /// For logs.
-    fn name(&self) -> &str {
-        "acl provider"
-    }
-}
+pub use emqttd_plugin_api::access::{
+    AclProvider, AclResult, AuthCheck, AuthDenied, AuthProvider, AuthResult, ClientAuth,
+};
 
 /// Identifies a registered provider, to unregister it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -372,40 +318,16 @@ impl AccessControl {
         removed
     }
 
-    /// Run the auth chain: `Ok(superuser)` or why the client is refused.
-    pub fn authenticate(&self, client: &ClientAuth<'_>) -> Result<bool, AuthDenied> {
-        for entry in Self::snapshot(&self.auth).iter() {
-            let answer = catch_unwind(AssertUnwindSafe(|| entry.provider.check(client)));
-            match answer {
-                Ok(AuthResult::Allow { superuser }) => return Ok(superuser),
-                Ok(AuthResult::Deny(why)) => {
-                    log::debug!(
-                        "{} refused client {}: {:?}",
-                        entry.provider.name(),
-                        client.client_id,
-                        why
-                    );
-                    return Err(why);
-                }
-                Ok(AuthResult::Ignore) => {}
-                Err(_) => {
-                    log::error!(
-                        "{} panicked checking client {}: refused",
-                        entry.provider.name(),
-                        client.client_id
-                    );
-                    return Err(AuthDenied::NotAuthorized);
-                }
-            }
-        }
-        if self.allow_anonymous {
-            Ok(false)
-        } else if client.username.is_some() {
-            // Nobody could verify the credentials given.
-            Err(AuthDenied::BadUsernameOrPassword)
-        } else {
-            Err(AuthDenied::NotAuthorized)
-        }
+    /// Run the auth chain: `Ok(superuser)` or why the client is refused, now or (when a
+    /// provider is slow) from the returned future.
+    pub fn authenticate(&self, client: &ClientAuth<'_>) -> Authenticating {
+        let providers: auth_chain::Providers = Arc::new(
+            Self::snapshot(&self.auth)
+                .iter()
+                .map(|entry| entry.provider.clone())
+                .collect(),
+        );
+        auth_chain::run(providers, client, self.allow_anonymous)
     }
 
     /// Run the ACL chain (no cache, no superuser shortcut): is `access` on `topic` allowed?
@@ -501,25 +423,26 @@ mod tests {
 
     struct Fixed(AuthResult);
     impl AuthProvider for Fixed {
-        fn check(&self, _: &ClientAuth<'_>) -> AuthResult {
-            self.0
+        fn check(&self, _: &ClientAuth<'_>) -> AuthCheck {
+            self.0.into()
         }
     }
 
     struct OnlyUser(&'static str);
     impl AuthProvider for OnlyUser {
-        fn check(&self, client: &ClientAuth<'_>) -> AuthResult {
+        fn check(&self, client: &ClientAuth<'_>) -> AuthCheck {
             match client.username {
                 Some(u) if u == self.0 => AuthResult::Allow { superuser: true },
                 Some(_) => AuthResult::Deny(AuthDenied::BadUsernameOrPassword),
                 None => AuthResult::Ignore,
             }
+            .into()
         }
     }
 
     struct Panics;
     impl AuthProvider for Panics {
-        fn check(&self, _: &ClientAuth<'_>) -> AuthResult {
+        fn check(&self, _: &ClientAuth<'_>) -> AuthCheck {
             panic!("provider bug")
         }
     }
@@ -527,14 +450,17 @@ mod tests {
     #[test]
     fn auth_chain_ends_in_allow_anonymous() {
         let open = AccessControl::without_acl_file(&mqtt(true, AclNomatch::Allow));
-        assert_eq!(open.authenticate(&auth("c", None)), Ok(false));
+        assert_eq!(
+            open.authenticate(&auth("c", None)).ready().unwrap(),
+            Ok(false)
+        );
         let closed = AccessControl::without_acl_file(&mqtt(false, AclNomatch::Allow));
         assert_eq!(
-            closed.authenticate(&auth("c", None)),
+            closed.authenticate(&auth("c", None)).ready().unwrap(),
             Err(AuthDenied::NotAuthorized)
         );
         assert_eq!(
-            closed.authenticate(&auth("c", Some("u"))),
+            closed.authenticate(&auth("c", Some("u"))).ready().unwrap(),
             Err(AuthDenied::BadUsernameOrPassword)
         );
     }
@@ -547,24 +473,30 @@ mod tests {
             -10,
         );
         ac.register_auth(Box::new(OnlyUser("admin")), 10);
-        assert_eq!(ac.authenticate(&auth("c", Some("admin"))), Ok(true));
         assert_eq!(
-            ac.authenticate(&auth("c", Some("eve"))),
+            ac.authenticate(&auth("c", Some("admin"))).ready().unwrap(),
+            Ok(true)
+        );
+        assert_eq!(
+            ac.authenticate(&auth("c", Some("eve"))).ready().unwrap(),
             Err(AuthDenied::BadUsernameOrPassword)
         );
         // anonymous: OnlyUser ignores, the low-priority provider denies
         assert_eq!(
-            ac.authenticate(&auth("c", None)),
+            ac.authenticate(&auth("c", None)).ready().unwrap(),
             Err(AuthDenied::NotAuthorized)
         );
         assert!(ac.unregister_auth(low));
         assert!(!ac.unregister_auth(low));
         assert_eq!(
-            ac.authenticate(&auth("c", None)),
+            ac.authenticate(&auth("c", None)).ready().unwrap(),
             Err(AuthDenied::NotAuthorized)
         );
         ac.register_auth(Box::new(Fixed(AuthResult::Allow { superuser: false })), -20);
-        assert_eq!(ac.authenticate(&auth("c", None)), Ok(false));
+        assert_eq!(
+            ac.authenticate(&auth("c", None)).ready().unwrap(),
+            Ok(false)
+        );
     }
 
     #[test]
@@ -572,11 +504,14 @@ mod tests {
         let ac = AccessControl::without_acl_file(&mqtt(true, AclNomatch::Allow));
         let id = ac.register_auth(Box::new(Panics), 0);
         assert_eq!(
-            ac.authenticate(&auth("c", None)),
+            ac.authenticate(&auth("c", None)).ready().unwrap(),
             Err(AuthDenied::NotAuthorized)
         );
         ac.unregister_auth(id);
-        assert_eq!(ac.authenticate(&auth("c", None)), Ok(false));
+        assert_eq!(
+            ac.authenticate(&auth("c", None)).ready().unwrap(),
+            Ok(false)
+        );
     }
 
     fn acl_client() -> AclClient<'static> {

@@ -215,7 +215,7 @@ impl WssListenerConfig {
     }
 }
 
-/// `[http]`: the HTTP listener (HTTP publish API; later the REST API and dashboard).
+/// `[http]`: the HTTP listener (HTTP publish API, REST API v2, dashboard).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpConfig {
@@ -224,8 +224,15 @@ pub struct HttpConfig {
     /// Default `0.0.0.0:18083`.
     #[serde(deserialize_with = "addr::de_bind")]
     pub bind: SocketAddr,
-    /// `[http.users]`: admin user name -> password; default `admin = "public"`.
+    /// `[http.users]`: admin user name -> password; default `admin = "public"`. Seeds the
+    /// admins file when it does not exist yet.
     pub users: BTreeMap<String, String>,
+    /// The admin users' file (salted password hashes); default `""` =
+    /// `<node.data_dir>/admins.json`.
+    pub admins_file: PathBuf,
+    /// The dashboard's files, served at `/`; relative paths are looked up in the working
+    /// directory, then in the source tree; default `priv/www`.
+    pub docroot: PathBuf,
 }
 
 /// The admin user present when the configuration defines none.
@@ -237,6 +244,8 @@ impl Default for HttpConfig {
             enable: true,
             bind: any_v4(18083),
             users: BTreeMap::from([(DEFAULT_ADMIN.0.to_string(), DEFAULT_ADMIN.1.to_string())]),
+            admins_file: PathBuf::new(),
+            docroot: PathBuf::from("priv/www"),
         }
     }
 }

@@ -15,213 +15,18 @@
 //! Every registration returns a [`HookId`]; [`Hooks::remove`] undoes any of them at run time.
 
 use crate::broker::{BrokerCore, Message};
-use crate::mqtt::packet::{ConnectReturnCode, QoS};
 use crate::sys::metrics::Metric;
 use actix::prelude::*;
 use bytes::Bytes;
 use bytestring::ByteString;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-/// What a `message.publish` callback decides.
-pub enum PublishAction {
-    /// Pass the message on unchanged.
-    Continue,
-    /// Pass this rewritten message on.
-    Rewrite(Message),
-    /// Drop the message: no later callback runs and nothing is routed.
-    Drop,
-}
-
-/// What a `client.connect` callback decides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConnectAction {
-    /// No opinion: ask the next callback.
-    Continue,
-    /// Accept the client; later callbacks are skipped (emqttd's `{stop, ok}`).
-    Accept,
-    /// Refuse the client with this CONNACK code; later callbacks are skipped.
-    Refuse(ConnectReturnCode),
-}
-
-/// What a `client.subscribe` / `client.unsubscribe` callback decides after editing the topic
-/// table in place.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flow {
-    /// Run the next callback.
-    Continue,
-    /// Skip the later callbacks; the table as it is now is used.
-    Stop,
-}
-
-/// One entry of a SUBSCRIBE's topic table as seen by `client.subscribe`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopicEntry {
-    pub filter: ByteString,
-    pub qos: QoS,
-    /// Set by a callback to refuse this filter: the SUBACK says 0x80 for it.
-    pub refused: bool,
-}
-
-/// The client a hook is about (emqttd's `#mqtt_client{}`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Client {
-    pub client_id: ByteString,
-    pub username: Option<ByteString>,
-    pub peer: SocketAddr,
-    /// 3 (MQTT 3.1) or 4 (MQTT 3.1.1).
-    pub protocol: u8,
-    pub clean_session: bool,
-    pub keep_alive: u16,
-}
-
-/// Why a message was dropped (`message.dropped`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DropReason {
-    /// A `message.publish` callback stopped it.
-    Hook,
-    /// No subscriber matched its topic.
-    NoSubscribers,
-    /// A subscriber's queue refused it (full, or QoS 0 for an offline client).
-    QueueFull,
-}
-
-impl DropReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DropReason::Hook => "hook",
-            DropReason::NoSubscribers => "no_subscribers",
-            DropReason::QueueFull => "queue_full",
-        }
-    }
-}
-
-/// A notify point, as delivered to subscribers. Cheap to clone (shared parts are `Arc`s).
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub enum HookEvent {
-    /// Every CONNACK sent once the client id is known, accepted or not.
-    ClientConnack { client: Arc<Client>, connack: u8 },
-    /// A client was accepted (CONNACK 0).
-    ClientConnected {
-        client: Arc<Client>,
-        connack: u8,
-        session_present: bool,
-    },
-    /// A connected client's connection ended; `reason` is emqttd's atom (`normal`,
-    /// `keepalive_timeout`, `closed`, `takeover`, `shutdown`, `frame_error`, `protocol_error`).
-    ClientDisconnected {
-        client: Arc<Client>,
-        reason: &'static str,
-    },
-    /// A new session was created (not resumed).
-    SessionCreated { client: Arc<Client> },
-    /// A subscription was added to the session and routed.
-    SessionSubscribed {
-        client: Arc<Client>,
-        filter: ByteString,
-        qos: QoS,
-    },
-    /// A subscription was removed.
-    SessionUnsubscribed {
-        client: Arc<Client>,
-        filter: ByteString,
-    },
-    /// The session ended for good (clean session closed, expired, discarded, broker stop).
-    SessionTerminated {
-        client: Arc<Client>,
-        reason: &'static str,
-    },
-    /// A message is about to be written to a subscriber.
-    MessageDelivered {
-        client: Arc<Client>,
-        message: Arc<Message>,
-    },
-    /// A subscriber acknowledged a QoS 1 (PUBACK) or QoS 2 (PUBREC) message.
-    MessageAcked {
-        client: Arc<Client>,
-        message: Arc<Message>,
-    },
-    /// A message was dropped.
-    MessageDropped {
-        message: Arc<Message>,
-        reason: DropReason,
-    },
-}
-
-/// The kinds of [`HookEvent`], to subscribe to some of them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum EventKind {
-    ClientConnack,
-    ClientConnected,
-    ClientDisconnected,
-    SessionCreated,
-    SessionSubscribed,
-    SessionUnsubscribed,
-    SessionTerminated,
-    MessageDelivered,
-    MessageAcked,
-    MessageDropped,
-}
-
-impl EventKind {
-    pub const ALL: [EventKind; 10] = [
-        EventKind::ClientConnack,
-        EventKind::ClientConnected,
-        EventKind::ClientDisconnected,
-        EventKind::SessionCreated,
-        EventKind::SessionSubscribed,
-        EventKind::SessionUnsubscribed,
-        EventKind::SessionTerminated,
-        EventKind::MessageDelivered,
-        EventKind::MessageAcked,
-        EventKind::MessageDropped,
-    ];
-
-    fn bit(self) -> u32 {
-        1 << self as u8
-    }
-
-    /// The emqttd hook name, e.g. `client.connected`.
-    pub fn name(self) -> &'static str {
-        match self {
-            EventKind::ClientConnack => "client.connack",
-            EventKind::ClientConnected => "client.connected",
-            EventKind::ClientDisconnected => "client.disconnected",
-            EventKind::SessionCreated => "session.created",
-            EventKind::SessionSubscribed => "session.subscribed",
-            EventKind::SessionUnsubscribed => "session.unsubscribed",
-            EventKind::SessionTerminated => "session.terminated",
-            EventKind::MessageDelivered => "message.delivered",
-            EventKind::MessageAcked => "message.acked",
-            EventKind::MessageDropped => "message.dropped",
-        }
-    }
-
-    /// A set of kinds, for [`Hooks::subscribe`].
-    pub fn set(kinds: &[EventKind]) -> u32 {
-        kinds.iter().fold(0, |set, kind| set | kind.bit())
-    }
-}
-
-impl HookEvent {
-    pub fn kind(&self) -> EventKind {
-        match self {
-            HookEvent::ClientConnack { .. } => EventKind::ClientConnack,
-            HookEvent::ClientConnected { .. } => EventKind::ClientConnected,
-            HookEvent::ClientDisconnected { .. } => EventKind::ClientDisconnected,
-            HookEvent::SessionCreated { .. } => EventKind::SessionCreated,
-            HookEvent::SessionSubscribed { .. } => EventKind::SessionSubscribed,
-            HookEvent::SessionUnsubscribed { .. } => EventKind::SessionUnsubscribed,
-            HookEvent::SessionTerminated { .. } => EventKind::SessionTerminated,
-            HookEvent::MessageDelivered { .. } => EventKind::MessageDelivered,
-            HookEvent::MessageAcked { .. } => EventKind::MessageAcked,
-            HookEvent::MessageDropped { .. } => EventKind::MessageDropped,
-        }
-    }
-}
+pub use emqttd_plugin_api::hooks::{
+    ConnectAction, ConnectCallback, DropReason, EventKind, Flow, HookEvent, PublishAction,
+    PublishCallback, SubscribeCallback, TopicEntry, UnsubscribeCallback,
+};
+pub use emqttd_plugin_api::Client;
 
 /// Where a subscriber receives events.
 pub enum EventSink {
@@ -248,11 +53,6 @@ impl EventSink {
 /// Identifies a registered callback or subscriber, to remove it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct HookId(u64);
-
-type PublishCallback = dyn Fn(&Message) -> PublishAction + Send + Sync;
-type ConnectCallback = dyn Fn(&Client, Option<&Bytes>) -> ConnectAction + Send + Sync;
-type SubscribeCallback = dyn Fn(&Client, &mut [TopicEntry]) -> Flow + Send + Sync;
-type UnsubscribeCallback = dyn Fn(&Client, &mut Vec<ByteString>) -> Flow + Send + Sync;
 
 struct Entry<F: ?Sized> {
     id: HookId,
@@ -553,6 +353,7 @@ impl BrokerCore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mqtt::packet::{ConnectReturnCode, QoS};
 
     fn message(topic: &str) -> Message {
         Message::new(
@@ -572,6 +373,8 @@ mod tests {
             protocol: 4,
             clean_session: true,
             keep_alive: 60,
+            listener: "mqtt:tcp:test".into(),
+            connected_at: std::time::SystemTime::now(),
         }
     }
 

@@ -1,21 +1,29 @@
-//! The HTTP listener (`[http]`, emqttd_http / emq_dashboard's listener) on actix-web: the HTTP
-//! publish API (`POST /mqtt/publish`, `POST /api/v2/mqtt/publish`) behind HTTP Basic auth, and
-//! `GET /status` without. The REST API and the dashboard will be served here too.
+//! The HTTP listener (`[http]`, emqttd_http / emq_dashboard's listener) on actix-web: the REST
+//! API v2 under `/api/v2` ([`api`]), the HTTP publish API (`POST /mqtt/publish`), Prometheus
+//! (`GET /metrics`), `GET /status` without auth, and the dashboard's files at `/`.
 
+pub mod api;
 pub mod auth;
+pub mod docroot;
 pub mod publish;
 
-use crate::broker::{BrokerCore, Message};
+use crate::broker::BrokerCore;
 use crate::listener::tcp::BoundTcp;
-use actix_web::http::header;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use publish::{FieldError, PublishRequest};
+use api::admins::AdminStore;
+use api::ApiState;
 use std::io;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-#[derive(Clone)]
-struct HttpState {
-    core: Arc<BrokerCore>,
+/// The admins file: `[http] admins_file`, or `<node.data_dir>/admins.json`.
+pub fn admins_path(core: &BrokerCore) -> PathBuf {
+    let configured = &core.config.http.admins_file;
+    if configured.as_os_str().is_empty() {
+        core.config.node.data_dir.join("admins.json")
+    } else {
+        configured.clone()
+    }
 }
 
 /// Build the HTTP server on its bound socket.
@@ -25,14 +33,27 @@ pub fn server(
     workers: usize,
 ) -> io::Result<actix_server::Server> {
     let body_limit = core.config.mqtt.max_packet_size.saturating_mul(2);
-    let state = HttpState { core };
+    let admins = AdminStore::open(&admins_path(&core), &core.config.http.users)
+        .map_err(|e| io::Error::other(format!("http admins_file: {e}")))?;
+    let root = docroot::locate(&core.config.http.docroot);
+    if root.is_none() {
+        log::warn!(
+            "http: dashboard assets not found at {} (http.docroot)",
+            core.config.http.docroot.display()
+        );
+    }
+    let state = web::Data::new(ApiState::new(core, Arc::new(admins)));
+    let root = web::Data::new(docroot::DocRoot(root));
     let server = HttpServer::new(move || {
         App::new()
-            .app_data(web::Data::new(state.clone()))
+            .app_data(state.clone())
+            .app_data(root.clone())
             .app_data(web::PayloadConfig::new(body_limit))
             .route("/status", web::get().to(status))
             .route("/mqtt/publish", web::post().to(publish_form))
-            .route("/api/v2/mqtt/publish", web::post().to(publish_json))
+            .route("/metrics", web::get().to(api::prometheus::scrape))
+            .configure(api::configure)
+            .default_service(web::get().to(docroot::serve))
     })
     .workers(workers)
     .disable_signals()
@@ -42,7 +63,7 @@ pub fn server(
 }
 
 /// `GET /status`: emqttd's node status line, no auth.
-async fn status(state: web::Data<HttpState>) -> HttpResponse {
+async fn status(state: web::Data<ApiState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body(format!(
@@ -51,62 +72,11 @@ async fn status(state: web::Data<HttpState>) -> HttpResponse {
         ))
 }
 
+/// `POST /mqtt/publish` (emqttd_http's form API), Basic auth against the admins.
 async fn publish_form(
     req: HttpRequest,
     body: web::Bytes,
-    state: web::Data<HttpState>,
+    state: web::Data<ApiState>,
 ) -> HttpResponse {
-    publish_with(&req, &state, publish::from_form(&body))
-}
-
-async fn publish_json(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<HttpState>,
-) -> HttpResponse {
-    publish_with(&req, &state, publish::from_json(&body))
-}
-
-fn publish_with(
-    req: &HttpRequest,
-    state: &HttpState,
-    parsed: Result<PublishRequest, FieldError>,
-) -> HttpResponse {
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    if !auth::authorized(header, &state.core.config.http.users) {
-        return HttpResponse::Unauthorized()
-            .insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"emqttd\""))
-            .json(serde_json::json!({"code": 401, "message": "unauthorized"}));
-    }
-    let request = match parsed {
-        Ok(request) => request,
-        Err(error) => return HttpResponse::BadRequest().json(error.to_json()),
-    };
-    let mut delivered = 0;
-    for topic in &request.topics {
-        let message = Message::new(
-            request.client_id.clone().into(),
-            topic.clone().into(),
-            request.payload.clone(),
-            request.qos,
-            request.retain,
-        );
-        delivered += state.core.publish(message, None).delivered;
-    }
-    log::debug!(
-        "http publish from {:?} by client {} to {:?} (qos {}, retain {}): {} deliveries",
-        req.peer_addr(),
-        request.client_id,
-        request.topics,
-        request.qos as u8,
-        request.retain,
-        delivered
-    );
-    HttpResponse::Ok().json(serde_json::json!({
-        "code": 0,
-        "result": {"topics": request.topics, "delivered": delivered}
-    }))
+    api::mqtt::publish_with(&req, &state, publish::from_form(&body))
 }

@@ -37,6 +37,32 @@ pub fn enabled(config: &ModulesConfig) -> Vec<Box<dyn Module>> {
     modules
 }
 
+/// Every built-in module's name and description, in boot order.
+pub const BUILT_IN: [(&str, &str); 3] = [
+    (
+        "rewrite",
+        "Rewrite the topics of PUBLISH, SUBSCRIBE and UNSUBSCRIBE",
+    ),
+    (
+        "presence",
+        "Publish $SYS/brokers/<node>/clients/<clientid>/connected|disconnected",
+    ),
+    (
+        "autosub",
+        "Subscribe every connected client to the configured topics",
+    ),
+];
+
+/// The module `name` built from its `[module.<name>]` settings (whether enabled or not).
+pub fn build(name: &str, config: &ModulesConfig) -> Option<Box<dyn Module>> {
+    match name {
+        "rewrite" => Some(Box::new(rewrite::Rewrite::new(&config.rewrite))),
+        "presence" => Some(Box::new(presence::Presence::new(&config.presence))),
+        "autosub" => Some(Box::new(autosub::Autosub::new(&config.autosub))),
+        _ => None,
+    }
+}
+
 /// Load every module enabled in the core's configuration; a module that fails to load is
 /// logged and left out.
 pub fn load_enabled(core: &Arc<BrokerCore>) -> Vec<Box<dyn Module>> {
@@ -96,5 +122,9 @@ mod tests {
         config.rewrite.enable = true;
         let names: Vec<_> = enabled(&config).iter().map(|m| m.name()).collect();
         assert_eq!(names, vec!["rewrite", "presence"]);
+        for (name, _) in BUILT_IN {
+            assert_eq!(build(name, &config).map(|m| m.name()), Some(name));
+        }
+        assert!(build("nope", &config).is_none());
     }
 }

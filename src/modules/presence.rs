@@ -168,6 +168,8 @@ mod tests {
             protocol: 4,
             clean_session,
             keep_alive: 60,
+            listener: "mqtt:tcp:external".into(),
+            connected_at: std::time::SystemTime::now(),
         }
     }
 

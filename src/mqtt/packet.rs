@@ -5,36 +5,12 @@
 
 use bytes::Bytes;
 use bytestring::ByteString;
-use std::fmt;
 use std::num::NonZeroU16;
 
 /// A packet identifier: never zero on the wire (MQTT-2.3.1-1).
 pub type PacketId = NonZeroU16;
 
-/// Quality of service of a publish or subscription.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[repr(u8)]
-pub enum QoS {
-    AtMostOnce = 0,
-    AtLeastOnce = 1,
-    ExactlyOnce = 2,
-}
-
-impl QoS {
-    /// The QoS for a two-bit wire value; `None` for 3, which is malformed.
-    pub fn from_u8(value: u8) -> Option<QoS> {
-        match value {
-            0 => Some(QoS::AtMostOnce),
-            1 => Some(QoS::AtLeastOnce),
-            2 => Some(QoS::ExactlyOnce),
-            _ => None,
-        }
-    }
-
-    pub fn as_u8(self) -> u8 {
-        self as u8
-    }
-}
+pub use emqttd_plugin_api::{ConnectReturnCode, QoS};
 
 /// The protocol level of the CONNECT packet: 3 is MQTT 3.1 (`MQIsdp`), 4 is MQTT 3.1.1 (`MQTT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,37 +53,6 @@ pub struct Connect {
     pub will: Option<LastWill>,
     pub username: Option<ByteString>,
     pub password: Option<Bytes>,
-}
-
-/// The return code of CONNACK.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum ConnectReturnCode {
-    Accepted = 0,
-    UnacceptableProtocolVersion = 1,
-    IdentifierRejected = 2,
-    ServerUnavailable = 3,
-    BadUsernameOrPassword = 4,
-    NotAuthorized = 5,
-}
-
-impl ConnectReturnCode {
-    pub fn from_u8(value: u8) -> Option<ConnectReturnCode> {
-        use ConnectReturnCode::*;
-        Some(match value {
-            0 => Accepted,
-            1 => UnacceptableProtocolVersion,
-            2 => IdentifierRejected,
-            3 => ServerUnavailable,
-            4 => BadUsernameOrPassword,
-            5 => NotAuthorized,
-            _ => return None,
-        })
-    }
-
-    pub fn as_u8(self) -> u8 {
-        self as u8
-    }
 }
 
 /// CONNACK.
@@ -203,11 +148,5 @@ impl Packet {
             Packet::PingResp => "PINGRESP",
             Packet::Disconnect => "DISCONNECT",
         }
-    }
-}
-
-impl fmt::Display for QoS {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.as_u8())
     }
 }

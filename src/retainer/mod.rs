@@ -69,6 +69,32 @@ impl Retainer {
         self.store.matching(filter)
     }
 
+    /// The retained message of exactly `topic`.
+    pub fn get(&self, topic: &str) -> Option<Arc<Message>> {
+        self.store.get(topic)
+    }
+
+    /// Every retained message (`$SYS` ones included), sorted by topic.
+    pub fn all(&self) -> Vec<Arc<Message>> {
+        let mut all = self.store.all();
+        all.sort_by(|a, b| a.topic.cmp(&b.topic));
+        all
+    }
+
+    /// Remove the retained message of `topic` (the REST API's delete); true if there was one.
+    pub fn delete(&self, topic: &str) -> bool {
+        let Some(message) = self.store.get(topic) else {
+            return false;
+        };
+        let deleted = self.store.delete(topic);
+        if deleted && message.sys {
+            let _ = self
+                .sys_topics
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        }
+        deleted
+    }
+
     pub fn len(&self) -> usize {
         self.store.len()
     }

@@ -20,6 +20,12 @@ pub trait RetainStore: Send + Sync {
     /// Every retained message whose topic matches `filter`.
     fn matching(&self, filter: &str) -> Vec<Arc<Message>>;
     fn len(&self) -> usize;
+    /// Every retained message, `$SYS` ones included, in no particular order (for listing).
+    fn all(&self) -> Vec<Arc<Message>> {
+        let mut all = self.matching("#");
+        all.extend(self.matching("$SYS/#"));
+        all
+    }
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -68,5 +74,11 @@ impl RetainStore for MemoryRetainStore {
 
     fn len(&self) -> usize {
         self.read().len()
+    }
+
+    fn all(&self) -> Vec<Arc<Message>> {
+        let mut all = Vec::new();
+        self.read().for_each(|_, message| all.push(message.clone()));
+        all
     }
 }

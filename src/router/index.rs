@@ -84,6 +84,15 @@ impl RouteIndex {
             .sum()
     }
 
+    /// Every distinct filter with at least one subscriber, sorted (for listing; not hot).
+    pub fn filters(&self) -> Vec<String> {
+        let mut all: Vec<String> = (0..self.shards.len())
+            .flat_map(|s| self.read(s).filters())
+            .collect();
+        all.sort();
+        all
+    }
+
     /// All (filter, session) pairs.
     pub fn subscription_count(&self) -> usize {
         (0..self.shards.len())
@@ -126,5 +135,6 @@ mod tests {
         assert_eq!(seen, vec![1, 2, 3]);
         assert_eq!(index.filter_count(), 4);
         assert_eq!(index.subscription_count(), 4);
+        assert_eq!(index.filters(), ["#", "+/b", "a/b", "c/#"]);
     }
 }

@@ -83,6 +83,7 @@ impl CloseReason {
                 "closed"
             }
             CloseReason::Abnormal(why) if why.starts_with("malformed packet") => "frame_error",
+            CloseReason::Abnormal(why) if why.starts_with("kicked") => "kicked",
             CloseReason::Abnormal(_) => "protocol_error",
         }
     }
@@ -279,6 +280,11 @@ impl SessionActor {
 
     fn go_offline(&mut self, ctx: &mut Context<Self>) {
         self.phase = Phase::Offline;
+        if let Some(client) = &self.client {
+            self.core
+                .sessions
+                .set_offline(&client.client_id, self.conn_id);
+        }
         let expiry = self.core.config.mqtt.session.expiry_interval;
         if !expiry.is_zero() {
             self.expiry_timer = Some(ctx.run_later(expiry, |act, ctx| {

@@ -1,7 +1,7 @@
 //! The CONNECT exchange of the session actor (emqttd_protocol's connect handling): checks,
 //! registration under the client id, takeover of a previous session, and CONNACK.
 
-use crate::access::{AuthDenied, ClientAccess, ClientAuth};
+use crate::access::{AuthDenied, AuthOutcome, Authenticating, ClientAccess, ClientAuth};
 use crate::mqtt::decode::DecodeError;
 use crate::mqtt::packet::{ConnAck, Connect, ConnectReturnCode, LastWill, Packet};
 use crate::mqtt::topic::validate_name;
@@ -12,6 +12,10 @@ use actix::prelude::*;
 use bytes::Bytes;
 use bytestring::ByteString;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// How long a connecting client waits for a slow auth provider before CONNACK 3.
+const AUTH_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Sent by a new connection to the actor that held its client id: hand the session over
 /// (`None` when it is clean, or `discard` says the new connection wants a clean one).
@@ -59,6 +63,8 @@ impl SessionActor {
             protocol: connect.protocol as u8,
             clean_session: connect.clean_session,
             keep_alive: connect.keep_alive,
+            listener: ByteString::from(&*self.listener),
+            connected_at: std::time::SystemTime::now(),
         });
         self.hook_client = Some(hook_client.clone());
         // The auth chain, ending in mqtt.allow_anonymous (emqttd_access_control:auth/2).
@@ -72,7 +78,39 @@ impl SessionActor {
             password: connect.password.as_deref(),
             ip: self.peer.ip(),
         };
-        let superuser = match self.core.access.authenticate(&auth) {
+        match self.core.access.authenticate(&auth) {
+            Authenticating::Done(outcome) => self.authenticated(ctx, connect, client_id, outcome),
+            Authenticating::Pending(checking) => {
+                // A slow provider (bcrypt, a database): the session waits for its answer
+                // without blocking the thread; nothing else is read meanwhile.
+                let checking = tokio::time::timeout(AUTH_TIMEOUT, checking);
+                ctx.wait(checking.into_actor(self).map(move |outcome, act, ctx| {
+                    let outcome = outcome.unwrap_or_else(|_| {
+                        log::error!(
+                            "authentication of client {} timed out after {:?}",
+                            client_id,
+                            AUTH_TIMEOUT
+                        );
+                        Err(AuthDenied::ServerUnavailable)
+                    });
+                    act.authenticated(ctx, connect, client_id, outcome)
+                }));
+            }
+        }
+    }
+
+    /// The rest of CONNECT once the auth chain has answered.
+    fn authenticated(
+        &mut self,
+        ctx: &mut Context<Self>,
+        connect: Connect,
+        client_id: ByteString,
+        outcome: AuthOutcome,
+    ) {
+        let Some(hook_client) = self.hook_client.clone() else {
+            return;
+        };
+        let superuser = match outcome {
             Ok(superuser) => superuser,
             Err(denied) => {
                 let (code, why) = match denied {
@@ -83,6 +121,10 @@ impl SessionActor {
                     AuthDenied::NotAuthorized => {
                         (ConnectReturnCode::NotAuthorized, "not authorized")
                     }
+                    AuthDenied::ServerUnavailable => (
+                        ConnectReturnCode::ServerUnavailable,
+                        "authentication unavailable",
+                    ),
                 };
                 return self.refuse(ctx, code, why);
             }
@@ -124,6 +166,8 @@ impl SessionActor {
         let registration = Registration {
             conn_id: self.conn_id,
             addr: ctx.address(),
+            client: hook_client,
+            online: true,
         };
         let previous = self.core.sessions.register(client_id, registration);
         self.registered = true;

@@ -12,6 +12,7 @@ pub mod inflight;
 mod io;
 pub mod mqueue;
 pub mod packet_id;
+pub mod query;
 pub mod registry;
 pub mod state;
 

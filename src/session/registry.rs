@@ -1,19 +1,24 @@
 //! The client id → session registry (replaces emqttd_sm's session table): who holds a client
 //! id right now, so a new connection can take the session over.
 
+use crate::hooks::Client;
 use crate::session::actor::SessionActor;
 use actix::Addr;
 use bytestring::ByteString;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-/// The session actor registered under a client id, with the connection id that registered it.
+/// The session actor registered under a client id, with the connection id that registered it
+/// and the client as it connected (what the REST API and `ctl clients` list).
 #[derive(Clone)]
 pub struct Registration {
     pub conn_id: u64,
     pub addr: Addr<SessionActor>,
+    pub client: Arc<Client>,
+    /// False while a persistent session waits offline for its client.
+    pub online: bool,
 }
 
 /// Sharded so that connects on different workers rarely contend.
@@ -52,6 +57,35 @@ impl SessionRegistry {
         if shard.get(client_id).map(|r| r.conn_id) == Some(conn_id) {
             shard.remove(client_id);
         }
+    }
+
+    /// Mark the session of `client_id` offline (its connection closed, the session stays) if
+    /// it still belongs to connection `conn_id`.
+    pub fn set_offline(&self, client_id: &str, conn_id: u64) {
+        if let Some(entry) = self.shard(client_id).get_mut(client_id) {
+            if entry.conn_id == conn_id {
+                entry.online = false;
+            }
+        }
+    }
+
+    /// The registration of `client_id`.
+    pub fn get(&self, client_id: &str) -> Option<Registration> {
+        self.shard(client_id).get(client_id).cloned()
+    }
+
+    /// A copy of every registration (for listing; the shards are locked one at a time).
+    pub fn snapshot(&self) -> Vec<Registration> {
+        self.shards
+            .iter()
+            .flat_map(|s| {
+                s.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .values()
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     }
 
     pub fn lookup(&self, client_id: &str) -> Option<Addr<SessionActor>> {
