@@ -74,7 +74,9 @@ export async function request(method, path, body, { signal, auth = true } = {}) 
     const credentials = sessionStorage.getItem(AUTH_KEY);
     if (credentials) headers.Authorization = `Basic ${credentials}`;
   }
-  const init = { method, headers, signal, cache: 'no-store' };
+  // credentials 'omit': the Authorization header above is still sent, but a 401 carrying
+  // `WWW-Authenticate: Basic` then never opens the browser's own login prompt.
+  const init = { method, headers, signal, cache: 'no-store', credentials: 'omit' };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
