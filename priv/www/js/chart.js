@@ -6,13 +6,14 @@ const AXIS_TEXT = '#5f6b77';
 export class LineChart {
   /**
    * canvas: the <canvas> element; series: [{ label, color }]; capacity: samples kept.
-   * format: value → axis label text.
+   * format: value → axis label text; integer: the values are counts (axis steps of 1 or more).
    */
-  constructor(canvas, series, { capacity = 60, format = (v) => String(Math.round(v)) } = {}) {
+  constructor(canvas, series, { capacity = 60, format = (v) => String(Math.round(v)), integer = false } = {}) {
     this.canvas = canvas;
     this.series = series.map((s) => ({ ...s, values: [] }));
     this.capacity = capacity;
     this.format = format;
+    this.integer = integer;
     this.onResize = () => this.draw();
     window.addEventListener('resize', this.onResize);
     this.draw();
@@ -50,7 +51,8 @@ export class LineChart {
     const bottom = 18;
     const plotW = Math.max(10, width - left - right);
     const plotH = Math.max(10, height - top - bottom);
-    const max = niceMax(Math.max(1, ...this.series.flatMap((s) => s.values)));
+    const peak = Math.max(...this.series.flatMap((s) => s.values), 0);
+    const max = 4 * niceStep(peak / 4, this.integer);
 
     ctx.font = '11px system-ui, sans-serif';
     ctx.fillStyle = AXIS_TEXT;
@@ -90,10 +92,12 @@ export class LineChart {
   }
 }
 
-/** The smallest of 1, 2, 2.5, 5 × 10^n at or above `v`. */
-function niceMax(v) {
+/** The smallest 1, 2, 2.5 or 5 × 10^n at or above `v` (for counts: 1, 2, 5 × 10^n, at least 1). */
+function niceStep(v, integer) {
+  if (!(v > 0)) return integer ? 1 : 0.25;
+  if (integer && v <= 1) return 1;
   const exp = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) {
+  for (const m of integer && exp < 10 ? [1, 2, 5, 10] : [1, 2, 2.5, 5, 10]) {
     if (m * exp >= v) return m * exp;
   }
   return 10 * exp;

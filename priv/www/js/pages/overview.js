@@ -47,10 +47,10 @@ export function mount(root) {
     </div>`);
 
   const connChart = new LineChart($('[data-chart="connections"]', root),
-    [{ label: 'connections', color: COLORS.connections }], { format: (v) => formatNumber(Math.round(v)) });
+    [{ label: 'connections', color: COLORS.connections }], { format: (v) => formatNumber(Math.round(v)), integer: true });
   const rateChart = new LineChart($('[data-chart="rates"]', root),
     [{ label: 'received', color: COLORS.received }, { label: 'sent', color: COLORS.sent }],
-    { format: (v) => (v >= 10 ? formatNumber(Math.round(v)) : v.toFixed(1)) });
+    { format: (v) => (v >= 10 ? formatNumber(Math.round(v)) : String(Number(v.toFixed(2)))) });
 
   const errorEl = $('[data-role="error"]', root);
   const set = (role, value) => { $(`[data-stat="${role}"]`, root).textContent = value; };
