@@ -49,7 +49,7 @@ function options() {
 }
 
 const o = options();
-const WAIT = 10_000; // the deadline of each wait on the page
+const WAIT = 15_000; // the deadline of each wait on the page (generous: CI runs tests in parallel)
 const mqttHost = new URL(o.url).hostname;
 
 /** A CSS attribute-selector value: "…" with quotes and backslashes escaped. */
