@@ -13,6 +13,8 @@ mod malformed;
 mod modules;
 mod pubsub;
 mod qos;
+mod rest_admin;
+mod rest_api;
 mod retained;
 mod session;
 mod supervision;

@@ -161,6 +161,7 @@ pub fn routes() -> Vec<ApiRoute> {
     // ---------------------------------------------------------------------------
     all.extend(modules::routes());
     all.extend(acl::routes());
+    all.extend(auth::routes());
     all.extend(users::routes());
     all.extend(prometheus::routes());
     all.extend(openapi::routes());
