@@ -39,6 +39,7 @@ function unmountCurrent() {
 
 function showLogin(message) {
   unmountCurrent();
+  view.replaceChildren(); // nothing of the last page stays in the document
   shell.hidden = true;
   loginSection.hidden = false;
   const error = $('#login-error');
