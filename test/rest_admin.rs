@@ -301,6 +301,8 @@ async fn the_dashboard_files_are_served_without_auth_and_safely() {
         assert_eq!(reply.status, 404, "{evil}: {}", reply.body);
         assert!(!reply.body.contains("secret"), "{evil}");
     }
+    let post = request(http, "POST", "/index.html", None, Some("x")).await;
+    assert_eq!(post.status, 405);
     let _ = std::fs::remove_dir_all(&dir);
 
     let (_broker, http) = start_http_broker(&[("EMQTTD_HTTP__DOCROOT", "/nonexistent/www")]);
