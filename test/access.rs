@@ -133,6 +133,32 @@ async fn client_rules_and_denied_publish_is_dropped_and_counted() {
 }
 
 #[tokio::test]
+async fn a_will_to_a_denied_topic_is_not_published() {
+    let broker = broker_with(FIXTURE, "deny");
+    let addr = broker.tcp_addr();
+    let metrics = &broker.core().metrics;
+    let mut spy = spy(addr).await;
+    let denied = metrics.get(Metric::AclDeny);
+    let will = |id: &'static str| RawConnect {
+        will: Some(("client/x", id.as_bytes(), 1, false)),
+        ..RawConnect::v311(id)
+    };
+    // c-blocked may not publish to client/x: its will is dropped when its socket drops.
+    let (blocked, _) = RawClient::connected_with(addr, &will("c-blocked")).await;
+    drop(blocked);
+    let core = broker.core();
+    crate::common::eventually("c-blocked's session to end", || {
+        core.sessions.lookup("c-blocked").is_none()
+    })
+    .await;
+    assert_eq!(metrics.get(Metric::AclDeny), denied + 1);
+    // c-other may: its will arrives, and it is the first thing the spy sees.
+    let (other, _) = RawClient::connected_with(addr, &will("c-other")).await;
+    drop(other);
+    spy.expect_message("client/x", "c-other").await;
+}
+
+#[tokio::test]
 async fn user_rules_including_user_all() {
     let broker = broker_with(FIXTURE, "deny");
     let addr = broker.tcp_addr();

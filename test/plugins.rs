@@ -54,6 +54,20 @@ fn count(core: &BrokerCore, hook: &str) -> u64 {
         .map_or_else(|| panic!("no count for {hook}"), |(_, n)| n)
 }
 
+/// Waits until the template has counted `n` for `hook`; fails showing every count.
+async fn wait_count(core: &BrokerCore, hook: &str, n: u64) {
+    let deadline = tokio::time::Instant::now() + crate::common::WAIT;
+    while count(core, hook) != n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{hook} never counted {n}: {:?}; events dropped by the broker: {}",
+            template_counts(core),
+            core.metrics.get(Metric::HooksEventsDropped)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 /// What the broker has registered: hooks and subscriptions, auth and ACL providers, commands.
 fn registered(core: &BrokerCore) -> (usize, usize, usize, usize) {
     (
@@ -114,14 +128,8 @@ async fn template_plugin_sees_a_publish_and_unloads_without_a_trace() {
     assert_eq!(count(&core, "client.subscribe"), 1);
     assert!(count(&core, "acl") >= 2, "{:?}", template_counts(&core));
     // Events reach the plugin's actor asynchronously.
-    eventually("message.delivered counted", || {
-        count(&core, EventKind::MessageDelivered.name()) == 1
-    })
-    .await;
-    eventually("client.connected counted", || {
-        count(&core, EventKind::ClientConnected.name()) == 2
-    })
-    .await;
+    wait_count(&core, EventKind::MessageDelivered.name(), 1).await;
+    wait_count(&core, EventKind::ClientConnected.name(), 2).await;
     sub.unsubscribe("tpl/#").await;
     assert_eq!(count(&core, "client.unsubscribe"), 1);
     assert_eq!(
@@ -500,58 +508,25 @@ async fn loaded_plugins_are_written_and_restored_at_the_next_start() {
     assert!(!active(broker.core(), TEMPLATE));
 }
 
-/// Runs curl against the broker's HTTP listener; returns (status, JSON body).
+/// One request to the REST API; returns (status, JSON body or null).
 async fn api(
     http: std::net::SocketAddr,
     method: &str,
     path: &str,
     body: Option<&str>,
-    user: Option<&str>,
+    user: Option<(&str, &str)>,
 ) -> (u16, serde_json::Value) {
-    let mut args: Vec<String> = vec![
-        "-sS".into(),
-        "-w".into(),
-        "\n%{http_code}".into(),
-        "-X".into(),
-        method.into(),
-    ];
-    if let Some(user) = user {
-        args.extend(["-u".into(), user.into()]);
-    }
-    if let Some(body) = body {
-        args.extend([
-            "-H".into(),
-            "Content-Type: application/json".into(),
-            "-d".into(),
-            body.into(),
-        ]);
-    }
-    args.push(format!("http://{http}/api/v2{path}"));
-    let out = tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        crate::tls::run_tool("curl", &args, "apt-get install curl")
-    })
-    .await
-    .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, status) = text.rsplit_once('\n').unwrap_or(("", &text));
-    let status = status
-        .trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("curl: {text:?} {out:?}"));
-    let json = serde_json::from_str(body).unwrap_or(serde_json::Value::Null);
-    (status, json)
+    let reply =
+        crate::common::http::request(http, method, &format!("/api/v2{path}"), user, body).await;
+    let json = serde_json::from_str(&reply.body).unwrap_or(serde_json::Value::Null);
+    (reply.status, json)
 }
 
-const ADMIN: Option<&str> = Some("admin:public");
+const ADMIN: Option<(&str, &str)> = Some(crate::common::http::ADMIN);
 
 #[tokio::test]
 async fn plugins_and_their_commands_over_the_rest_api() {
-    let broker = start_broker(&[
-        ("EMQTTD_HTTP__ENABLE", "true"),
-        ("EMQTTD_HTTP__BIND", "127.0.0.1:0"),
-    ]);
-    let http = broker.listener_addr("http").expect("http listener");
+    let (broker, http) = crate::common::http::start_http_broker(&[]);
     let core = broker.core().clone();
     let before = registered(&core);
 

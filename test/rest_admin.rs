@@ -301,6 +301,8 @@ async fn the_dashboard_files_are_served_without_auth_and_safely() {
         assert_eq!(reply.status, 404, "{evil}: {}", reply.body);
         assert!(!reply.body.contains("secret"), "{evil}");
     }
+    let post = request(http, "POST", "/index.html", None, Some("x")).await;
+    assert_eq!(post.status, 405);
     let _ = std::fs::remove_dir_all(&dir);
 
     let (_broker, http) = start_http_broker(&[("EMQTTD_HTTP__DOCROOT", "/nonexistent/www")]);
@@ -311,4 +313,21 @@ async fn the_dashboard_files_are_served_without_auth_and_safely() {
         "{}",
         reply.body
     );
+}
+
+#[tokio::test]
+async fn acl_reload_counts_the_rules_and_names_the_bad_line() {
+    let dir = temp_dir("acl");
+    let file = dir.join("acl.conf");
+    std::fs::write(&file, "{allow, all, subscribe, [\"a/#\"]}.\n{deny, all}.\n").unwrap();
+    let acl = file.to_string_lossy().into_owned();
+    let (_broker, http) = start_http_broker(&[("EMQTTD_MQTT__ACL_FILE", &acl)]);
+    let api = Api { addr: http };
+    let reply = api.send("POST", "/api/v2/acl/reload", "").await;
+    assert_eq!(reply.result(), json!({"rules": 2}));
+    std::fs::write(&file, "{allow, all}.\n{allow, nonsense, x}.\n").unwrap();
+    let reply = api.send("POST", "/api/v2/acl/reload", "").await;
+    reply.assert_error(400, "acl.conf");
+    reply.assert_error(400, "line 2");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -2,7 +2,7 @@
 //! auth (the dashboard logs in through `POST /api/v2/auth`). Only plain path segments are
 //! served: no `..`, no hidden files, no absolute paths.
 
-use actix_web::http::header;
+use actix_web::http::{header, Method};
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::path::{Path, PathBuf};
 
@@ -74,6 +74,12 @@ pub fn content_type(path: &Path) -> &'static str {
 /// `GET /...`: a dashboard file, 404 when it does not exist, or a short note when the
 /// dashboard's files are not installed.
 pub async fn serve(req: HttpRequest, root: web::Data<DocRoot>) -> HttpResponse {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return HttpResponse::MethodNotAllowed()
+            .insert_header((header::ALLOW, "GET, HEAD"))
+            .content_type("text/plain; charset=utf-8")
+            .body("only GET and HEAD are served here\n");
+    }
     let Some(root) = &root.0 else {
         return HttpResponse::NotFound()
             .content_type("text/plain; charset=utf-8")

@@ -53,7 +53,7 @@ pub fn server(
             .route("/mqtt/publish", web::post().to(publish_form))
             .route("/metrics", web::get().to(api::prometheus::scrape))
             .configure(api::configure)
-            .default_service(web::get().to(docroot::serve))
+            .default_service(web::to(docroot::serve))
     })
     .workers(workers)
     .disable_signals()

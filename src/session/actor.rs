@@ -307,6 +307,18 @@ impl SessionActor {
             return;
         };
         let will = *will;
+        // The will is a PUBLISH the client asked for at CONNECT: the ACL applies to it.
+        if !self.acl_allows(crate::access::Access::Publish, &will.topic) {
+            log::info!(
+                "{}: will message to {:?} not published",
+                self.who(),
+                will.topic
+            );
+            return;
+        }
+        let Some(client) = &self.client else {
+            return;
+        };
         let message = Message::new(
             client.client_id.clone(),
             will.topic,

@@ -113,7 +113,7 @@ pub struct Client {
     pub protocol: u8,
     pub clean_session: bool,
     pub keep_alive: u16,
-    /// The listener the client came in on, as `proto:name` (e.g. `mqtt:tcp:external`).
+    /// The listener the client came in on, as `proto:name` (e.g. `tcp:external`).
     pub listener: ByteString,
     /// When the CONNECT was received.
     pub connected_at: SystemTime,

@@ -17,10 +17,6 @@ pub struct EventLogger {
 
 impl Actor for EventLogger {
     type Context = Context<Self>;
-
-    fn started(&mut self, ctx: &mut Context<Self>) {
-        ctx.set_mailbox_capacity(MAILBOX);
-    }
 }
 
 impl Handler<HookEvent> for EventLogger {

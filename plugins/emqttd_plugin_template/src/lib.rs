@@ -159,10 +159,14 @@ impl Plugin for TemplatePlugin {
         );
 
         // 4. Notify events go to an actor (load runs inside the broker's actix system).
-        let events = EventLogger {
-            counts: counts.clone(),
-        }
-        .start();
+        let events = EventLogger::create({
+            let counts = counts.clone();
+            move |ctx| {
+                // Before the first address is handed out, so no burst meets the default 16.
+                ctx.set_mailbox_capacity(events::MAILBOX);
+                EventLogger { counts }
+            }
+        });
         ctx.subscribe_events(&EventKind::ALL, events.clone().recipient());
 
         // 5. A ctl command: `emqttd ctl template` / `emqttd ctl template reset`.

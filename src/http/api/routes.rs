@@ -47,7 +47,7 @@ async fn list(state: web::Data<ApiState>, req: HttpRequest) -> ApiResult {
 async fn show(state: web::Data<ApiState>, req: HttpRequest) -> ApiResult {
     let topic = param(&req, "topic")?;
     let index = state.core.router.index();
-    let exists = index.filters().iter().any(|f| *f == topic);
+    let exists = index.filters().contains(&topic);
     if !exists {
         return Err(ApiError::not_found(format!("no route for topic: {topic}")));
     }
