@@ -3,10 +3,11 @@
 //!
 //! Boot order: access control (acl.conf read and parsed) → bind every listener (tcp, ssl, ws, wss, http; TLS files read) → router shards →
 //! broker core (retainer, session registry, hooks, metrics) → `$SYS` publisher → modules
-//! (`[module.*]`: rewrite, presence, autosub) → serve the
+//! (`[module.*]`: rewrite, presence, autosub) → plugins (the plugin host's arbiter; the
+//! plugins listed in the loaded-plugins file) → serve the
 //! listeners (tcp and ssl on one actix-server; ws, wss and http each on an actix-web server).
-//! Stop: pause the listeners, close every session, stop the listeners' workers, stop the actor
-//! system.
+//! Stop: pause the listeners, close every session, unload the plugins, unload the modules,
+//! stop the listeners' workers, stop the actor system.
 
 use crate::access::AccessControl;
 use crate::broker::BrokerCore;
@@ -180,7 +181,7 @@ fn run(
 ) {
     let system = actix_rt::System::new();
     system.block_on(async move {
-        let (core, servers, infos) = match boot(config) {
+        let (core, servers, infos, plugin_arbiter) = match boot(config) {
             Ok(booted) => booted,
             Err(error) => {
                 let _ = ready.send(Err(error));
@@ -195,6 +196,8 @@ fn run(
         log::info!("emqttd is stopping");
         futures_util::future::join_all(handles.iter().map(|h| h.pause())).await;
         disconnect_all(&core).await;
+        unload_plugins(&core).await;
+        plugin_arbiter.stop();
         if let Ok(mut modules) = core.modules.lock() {
             crate::modules::unload_all(&mut modules, &core);
         }
@@ -234,6 +237,7 @@ type Serving = (
     Arc<BrokerCore>,
     Vec<actix_server::Server>,
     Vec<Arc<ListenerInfo>>,
+    Arbiter,
 );
 
 /// A WSS listener's rustls configuration and handshake timeout.
@@ -293,8 +297,13 @@ fn boot(config: Config) -> Result<Serving, StartError> {
     if let Ok(mut all) = core.listener_infos.lock() {
         *all = infos.clone();
     }
+    // Plugins (after the modules): on their own arbiter, so they can start actors there. No
+    // client is served before boot returns.
+    let plugin_arbiter = Arbiter::new();
+    core.plugins.start(&core, Some(plugin_arbiter.handle()));
+    core.plugins.restore();
     servers.insert(0, builder.run());
-    Ok((core.clone(), servers, infos))
+    Ok((core.clone(), servers, infos, plugin_arbiter))
 }
 
 /// Bind every enabled listener, in the order tcp, ssl, ws, wss, http.
@@ -376,6 +385,15 @@ fn tls_config(
             key: format!("listener.{}.{}.{}", proto, short, error.key),
             message: error.message,
         })
+}
+
+/// Unload every plugin (on the plugin arbiter; this thread keeps serving meanwhile).
+async fn unload_plugins(core: &Arc<BrokerCore>) {
+    let core = core.clone();
+    let unloading = tokio::task::spawn_blocking(move || core.plugins.unload_all());
+    if unloading.await.is_err() {
+        log::error!("unloading the plugins panicked");
+    }
 }
 
 /// Close every client connection and end every session, waiting a bounded time.

@@ -13,6 +13,7 @@ pub mod http;
 pub mod listener;
 pub mod modules;
 pub mod mqtt;
+pub mod plugins;
 pub mod retainer;
 pub mod router;
 pub mod session;

@@ -3,6 +3,7 @@
 mod common;
 
 mod access;
+mod auth_plugins;
 mod broker_process;
 mod clients;
 mod connect;
@@ -11,6 +12,7 @@ mod hooks;
 mod http_publish;
 mod malformed;
 mod modules;
+mod plugins;
 mod pubsub;
 mod qos;
 mod rest_admin;

@@ -318,6 +318,16 @@ impl AccessControl {
         removed
     }
 
+    /// How many auth providers are registered.
+    pub fn auth_providers(&self) -> usize {
+        Self::snapshot(&self.auth).len()
+    }
+
+    /// How many ACL providers are registered, the internal acl.conf included.
+    pub fn acl_providers(&self) -> usize {
+        Self::snapshot(&self.acl).len()
+    }
+
     /// Run the auth chain: `Ok(superuser)` or why the client is refused, now or (when a
     /// provider is slow) from the returned future.
     pub fn authenticate(&self, client: &ClientAuth<'_>) -> Authenticating {

@@ -1,10 +1,11 @@
 //! `BrokerCore`: the handles every session shares (config, router, retainer, session registry,
-//! hooks, metrics), built once at boot and passed around as `Arc<BrokerCore>`.
+//! hooks, modules, plugins, metrics), built once at boot and passed around as `Arc<BrokerCore>`.
 
 use crate::access::AccessControl;
 use crate::config::Config;
 use crate::hooks::Hooks;
 use crate::listener::ListenerInfo;
+use crate::plugins::PluginHost;
 use crate::retainer::{MemoryRetainStore, Retainer};
 use crate::router::Router;
 use crate::session::registry::SessionRegistry;
@@ -25,6 +26,8 @@ pub struct BrokerCore {
     pub hooks: Hooks,
     /// The loaded built-in modules (`[module.*]`), unloaded at stop.
     pub modules: Mutex<Vec<Box<dyn crate::modules::Module>>>,
+    /// The plugin host: linked plugins, loaded and unloaded at run time.
+    pub plugins: PluginHost,
     /// The auth chain and the ACL chain (acl.conf loaded at boot, reloadable).
     pub access: AccessControl,
     pub metrics: Metrics,
@@ -50,6 +53,7 @@ impl BrokerCore {
     /// Build the core around an access control loaded from the configuration.
     pub fn with_access(config: Config, router: Router, access: AccessControl) -> BrokerCore {
         let retainer = Retainer::new(&config.retainer, Box::new(MemoryRetainStore::new()));
+        let plugins = PluginHost::new(&config);
         BrokerCore {
             node: config.node.name.clone().into(),
             config,
@@ -58,6 +62,7 @@ impl BrokerCore {
             sessions: SessionRegistry::default(),
             hooks: Hooks::default(),
             modules: Mutex::new(Vec::new()),
+            plugins,
             access,
             metrics: Metrics::default(),
             connected: AtomicUsize::new(0),

@@ -10,6 +10,7 @@ mod de;
 pub mod env;
 mod error;
 mod modules;
+mod plugins;
 mod transport;
 pub mod units;
 mod validate;
@@ -31,6 +32,7 @@ pub use error::{ConfigError, ErrorKind, Origin};
 pub use modules::{
     AutosubConfig, AutosubTopic, ModulesConfig, PresenceConfig, Rewrite, RewriteConfig, RewriteRule,
 };
+pub use plugins::{PluginsConfig, LOADED_PLUGINS_FILE};
 pub use transport::{
     HttpConfig, SslListenerConfig, TlsOptions, WsListenerConfig, WssListenerConfig, DEFAULT_ADMIN,
     PEER_CERT_AS_USERNAME, TLS_VERSIONS, VERIFY_NONE, VERIFY_PEER,
@@ -54,6 +56,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// `[module.*]`: the built-in modules.
     pub module: ModulesConfig,
+    /// `[plugins]`: the plugin host's directories.
+    pub plugins: PluginsConfig,
 }
 
 /// `[node]`

@@ -102,6 +102,7 @@ fn shipped_file_lists_every_key() {
         "module.presence",
         "module.autosub",
         "module.rewrite",
+        "plugins",
     ] {
         assert!(
             probed.iter().any(|p| p == section),

@@ -65,6 +65,8 @@ metrics! {
     // messages/dropped).
     AclDeny => "acl/deny",
     HooksEventsDropped => "hooks/events/dropped",
+    // Plugins unloaded because their code panicked (a hook callback, a provider, a command).
+    PluginsCrashed => "plugins/crashed",
 }
 
 /// The counters, shared by every session.

@@ -28,6 +28,7 @@ pub mod mqtt;
 pub mod node;
 pub mod openapi;
 pub mod paging;
+pub mod plugins;
 pub mod procstat;
 pub mod prometheus;
 pub mod reply;
@@ -156,9 +157,7 @@ pub fn routes() -> Vec<ApiRoute> {
     all.extend(mqtt::routes());
     all.extend(routes::routes());
     all.extend(retained::routes());
-    // ---- plugins and ctl commands (src/http/api/plugins.rs) register here: ----
-    // all.extend(plugins::routes());
-    // ---------------------------------------------------------------------------
+    all.extend(plugins::routes());
     all.extend(modules::routes());
     all.extend(acl::routes());
     all.extend(auth::routes());
