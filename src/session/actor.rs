@@ -258,7 +258,7 @@ impl SessionActor {
         }
         self.slot = None;
         if let Some(session) = &mut self.session {
-            session.inbox.set_online(false);
+            session.set_online(false);
             session.end_reason = reason.as_reason();
         }
         let keep_session = was_connected

@@ -51,7 +51,9 @@ impl SessionActor {
             }
             if !has_backlog || session.windows().backlog.is_empty() {
                 let room = DRAIN_BATCH - ready.len();
-                session.inbox.take(free, room, &mut ready, waker.as_ref());
+                if let Some(inbox) = session.inbox_if_any() {
+                    inbox.take(free, room, &mut ready, waker.as_ref());
+                }
             }
             if ready.is_empty() {
                 break;

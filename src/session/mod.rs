@@ -14,5 +14,6 @@ pub mod mqueue;
 pub mod packet_id;
 pub mod registry;
 pub mod state;
+pub mod subscriptions;
 
 pub use hookpoints::SubscribeOnBehalf;
