@@ -15,5 +15,6 @@ pub mod packet_id;
 pub mod registry;
 pub mod state;
 pub mod subscriptions;
+mod timer;
 
 pub use hookpoints::SubscribeOnBehalf;
