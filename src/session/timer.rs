@@ -248,6 +248,19 @@ struct Driver {
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
+impl Drop for Driver {
+    /// The runtime is going away with this task: the next `arm` on this thread (under a new
+    /// runtime) spawns a new driver.
+    fn drop(&mut self) {
+        let _ = LOCAL.try_with(|local| {
+            if let Ok(mut local) = local.try_borrow_mut() {
+                local.driver_spawned = false;
+                local.driver = None;
+            }
+        });
+    }
+}
+
 impl Future for Driver {
     type Output = ();
 
@@ -380,6 +393,22 @@ mod tests {
             });
             assert!(fired.await);
             timer.release();
+        });
+        drop(local);
+        // A later runtime on the same thread gets a driver of its own.
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&rt, async {
+            let mut timer = ConnTimer::default();
+            timer.arm(Instant::now() + Duration::from_millis(1));
+            let fired = std::future::poll_fn(|cx| {
+                timer.set_waker(cx.waker());
+                if timer.take_fired() {
+                    Poll::Ready(true)
+                } else {
+                    Poll::Pending
+                }
+            });
+            assert!(fired.await);
         });
     }
 }
