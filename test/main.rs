@@ -8,6 +8,7 @@ mod broker_process;
 mod clients;
 mod connect;
 mod ctl;
+mod dashboard;
 mod hooks;
 mod http_publish;
 mod malformed;

@@ -11,8 +11,15 @@ use std::collections::{HashMap, VecDeque};
 /// Most decisions kept per session (EMQX's `acl_cache_max_size` default).
 pub const MAX_ENTRIES: usize = 32;
 
+/// Allocated on the first decision: a session that never publishes or subscribes (an idle
+/// device) keeps a pointer, not the maps.
 #[derive(Debug, Default)]
 pub struct AclCache {
+    inner: Option<Box<Decisions>>,
+}
+
+#[derive(Debug, Default)]
+struct Decisions {
     generation: u64,
     /// Topic → (publish decision, subscribe decision).
     decisions: HashMap<Box<str>, [Option<bool>; 2]>,
@@ -34,47 +41,62 @@ impl AclCache {
 
     /// The cached decision for `access` on `topic`, if it was made under `generation`.
     pub fn get(&mut self, generation: u64, access: Access, topic: &str) -> Option<bool> {
-        if generation != self.generation {
-            self.clear();
-            self.generation = generation;
+        let inner = self.inner.as_deref_mut()?;
+        if generation != inner.generation {
+            inner.clear();
+            inner.generation = generation;
             return None;
         }
-        self.decisions.get(topic).and_then(|d| d[slot(access)])
+        inner.decisions.get(topic).and_then(|d| d[slot(access)])
     }
 
     /// Remember a decision made under `generation`.
     pub fn put(&mut self, generation: u64, access: Access, topic: &str, allowed: bool) {
-        if generation != self.generation {
-            self.clear();
-            self.generation = generation;
+        let inner = self.inner.get_or_insert_with(|| {
+            Box::new(Decisions {
+                generation,
+                ..Decisions::default()
+            })
+        });
+        if generation != inner.generation {
+            inner.clear();
+            inner.generation = generation;
         }
-        if let Some(entry) = self.decisions.get_mut(topic) {
+        if let Some(entry) = inner.decisions.get_mut(topic) {
             entry[slot(access)] = Some(allowed);
             return;
         }
-        if self.order.len() >= MAX_ENTRIES {
-            if let Some(oldest) = self.order.pop_front() {
-                self.decisions.remove(&oldest);
+        if inner.order.len() >= MAX_ENTRIES {
+            if let Some(oldest) = inner.order.pop_front() {
+                inner.decisions.remove(&oldest);
             }
         }
         let mut entry = [None; 2];
         entry[slot(access)] = Some(allowed);
-        self.order.push_back(Box::from(topic));
-        self.decisions.insert(Box::from(topic), entry);
+        inner.order.push_back(Box::from(topic));
+        inner.decisions.insert(Box::from(topic), entry);
     }
 
     pub fn clear(&mut self) {
-        self.decisions.clear();
-        self.order.clear();
+        if let Some(inner) = self.inner.as_deref_mut() {
+            inner.clear();
+        }
     }
 
     /// Topics with a cached decision.
     pub fn len(&self) -> usize {
-        self.decisions.len()
+        self.inner.as_ref().map_or(0, |inner| inner.decisions.len())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.decisions.is_empty()
+        self.len() == 0
+    }
+}
+
+impl Decisions {
+    fn clear(&mut self) {
+        self.decisions.clear();
+        self.order.clear();
     }
 }
 

@@ -80,12 +80,10 @@ fn accept(core: &Arc<BrokerCore>, info: &Arc<ListenerInfo>, stream: actix_rt::ne
         return; // dropping the stream closes it
     };
     let _ = stream.set_nodelay(true);
-    let (reader, writer) = stream.into_split();
     SessionActor::start(
         core.clone(),
         Transport {
-            reader: Box::new(reader),
-            writer: Box::new(writer),
+            io: stream,
             peer,
             listener: info.name.clone(),
             slot: Some(slot),

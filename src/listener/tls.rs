@@ -198,12 +198,10 @@ async fn accept(
         } else {
             None
         };
-        let (reader, writer) = tokio::io::split(stream);
         SessionActor::start(
             core,
             Transport {
-                reader: Box::new(reader),
-                writer: Box::new(writer),
+                io: stream,
                 peer,
                 listener: info.name.clone(),
                 slot: Some(slot),

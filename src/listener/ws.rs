@@ -146,12 +146,10 @@ async fn upgrade(
     let frames = frames.max_frame_size(state.max_frame_size);
 
     let (session_side, bridge_side) = tokio::io::duplex(PIPE_SIZE);
-    let (reader, writer) = tokio::io::split(session_side);
     SessionActor::start(
         state.core.clone(),
         Transport {
-            reader: Box::new(reader),
-            writer: Box::new(writer),
+            io: session_side,
             peer,
             listener: state.info.name.clone(),
             slot: Some(slot),

@@ -12,6 +12,7 @@ use crate::mqtt::encode::encode_packet;
 use crate::mqtt::packet::{LastWill, Packet, ProtocolLevel};
 use crate::session::io::ConnectionIo;
 use crate::session::state::SessionState;
+use crate::session::timer::ConnTimer;
 use actix::prelude::*;
 use bytes::BytesMut;
 use bytestring::ByteString;
@@ -22,10 +23,11 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-/// The byte streams of one client connection, whatever the transport (TCP, TLS, WebSocket).
-pub struct Transport {
-    pub reader: Box<dyn AsyncRead + Unpin>,
-    pub writer: Box<dyn AsyncWrite + Unpin>,
+/// The byte stream of one client connection, whatever the transport (TCP, TLS, WebSocket).
+/// The stream is kept whole, not split into halves: a split costs a shared allocation and
+/// two boxes per connection.
+pub struct Transport<IO> {
+    pub io: IO,
     pub peer: SocketAddr,
     /// The listener's name, e.g. `tcp:external`, for logs and stats.
     pub listener: Arc<str>,
@@ -116,6 +118,8 @@ pub struct SessionActor {
     pub(crate) drain_blocked: bool,
     /// When the connection timer (CONNECT deadline, then keepalive) fires next.
     timer_due: Option<Instant>,
+    /// That timer, on the worker's wheel.
+    pub(crate) timer: ConnTimer,
     slot: Option<ConnectionSlot>,
     /// See [`Transport::username`].
     pub(crate) transport_username: Option<ByteString>,
@@ -132,9 +136,12 @@ pub struct SessionActor {
 
 impl SessionActor {
     /// Start a session actor for a new connection on the current arbiter.
-    pub fn start(core: Arc<BrokerCore>, transport: Transport) -> Addr<SessionActor> {
+    pub fn start<IO>(core: Arc<BrokerCore>, transport: Transport<IO>) -> Addr<SessionActor>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + 'static,
+    {
         SessionActor::create(move |ctx| {
-            ctx.spawn(ConnectionIo::new(transport.reader, transport.writer));
+            ctx.spawn(ConnectionIo::new(transport.io));
             SessionActor {
                 conn_id: core.next_id(),
                 core,
@@ -146,6 +153,7 @@ impl SessionActor {
                 connected_io: true,
                 drain_blocked: false,
                 timer_due: None,
+                timer: ConnTimer::default(),
                 slot: transport.slot,
                 transport_username: transport.username,
                 client: None,
@@ -211,6 +219,8 @@ impl SessionActor {
     pub(crate) fn on_connection_closed(&mut self, ctx: &mut Context<Self>) {
         self.connected_io = false;
         self.out = BytesMut::new();
+        self.timer_due = None;
+        self.timer.release();
         if self.phase == Phase::Closing {
             ctx.stop();
         }
@@ -259,7 +269,7 @@ impl SessionActor {
         }
         self.slot = None;
         if let Some(session) = &mut self.session {
-            session.inbox.set_online(false);
+            session.set_online(false);
             session.end_reason = reason.as_reason();
         }
         let keep_session = was_connected
@@ -332,7 +342,7 @@ impl SessionActor {
 
     /// Arm the keepalive check: a client silent for 1.5 × keepalive (emqttd's
     /// `keepalive_backoff` × 2) is disconnected.
-    pub(crate) fn start_keepalive(&mut self, ctx: &mut Context<Self>) {
+    pub(crate) fn start_keepalive(&mut self, _ctx: &mut Context<Self>) {
         let Some(limit) = self.keepalive_limit() else {
             return;
         };
@@ -340,7 +350,7 @@ impl SessionActor {
         // The CONNECT deadline's timer carries on as the keepalive check, unless it fires
         // too late for this client's keepalive.
         if self.timer_due.is_none_or(|armed| armed > due) {
-            self.arm_connection_timer(ctx, limit);
+            self.arm_connection_timer(limit);
         }
     }
 
@@ -353,22 +363,18 @@ impl SessionActor {
         })
     }
 
-    /// One timer per connection, never cancelled (cancelling costs actix a heap allocation
-    /// per actor): first the CONNECT deadline, then the keepalive check. Each firing looks at
-    /// the phase and re-arms it; a firing superseded by a sooner one does nothing.
-    fn arm_connection_timer(&mut self, ctx: &mut Context<Self>, after: Duration) {
+    /// One timer per connection, on the worker's wheel (`session::timer`): first the CONNECT
+    /// deadline, then the keepalive check. The connection driver sees it fire and calls
+    /// [`Self::on_connection_timer`], which looks at the phase and re-arms it.
+    fn arm_connection_timer(&mut self, after: Duration) {
         let due = Instant::now() + after;
         self.timer_due = Some(due);
-        ctx.run_later(after, move |act, ctx| {
-            if act.timer_due != Some(due) {
-                return;
-            }
-            act.timer_due = None;
-            act.on_connection_timer(ctx);
-        });
+        self.timer.arm(due);
     }
 
-    fn on_connection_timer(&mut self, ctx: &mut Context<Self>) {
+    /// The connection timer fired (called by the connection driver).
+    pub(crate) fn on_connection_timer(&mut self, ctx: &mut Context<Self>) {
+        self.timer_due = None;
         match self.phase {
             Phase::AwaitConnect => {
                 let why = format!("no CONNECT within {:?}", self.core.config.mqtt.idle_timeout);
@@ -382,7 +388,7 @@ impl SessionActor {
                 if idle >= limit {
                     self.close(ctx, CloseReason::Abnormal("keepalive timeout".into()));
                 } else {
-                    self.arm_connection_timer(ctx, limit - idle);
+                    self.arm_connection_timer(limit - idle);
                 }
             }
             Phase::Connecting | Phase::Offline | Phase::Closing => {}
@@ -400,8 +406,8 @@ impl SessionActor {
 impl Actor for SessionActor {
     type Context = Context<Self>;
 
-    fn started(&mut self, ctx: &mut Self::Context) {
-        self.arm_connection_timer(ctx, self.core.config.mqtt.idle_timeout);
+    fn started(&mut self, _: &mut Self::Context) {
+        self.arm_connection_timer(self.core.config.mqtt.idle_timeout);
     }
 }
 

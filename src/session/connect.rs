@@ -224,7 +224,6 @@ impl SessionActor {
             client.keep_alive,
             session_present
         );
-        let inbox = session.inbox.clone();
         self.session = Some(session);
         self.cancel_expiry(ctx);
         self.send(Packet::ConnAck(ConnAck {
@@ -236,7 +235,7 @@ impl SessionActor {
         self.core.connected.fetch_add(1, Ordering::Relaxed);
         self.start_keepalive(ctx);
         self.resend_inflight(ctx);
-        inbox.set_online(true);
+        self.session_mut().set_online(true);
         self.drain(ctx);
     }
 
@@ -278,8 +277,8 @@ impl Handler<Takeover> for SessionActor {
             self.close(ctx, CloseReason::Takeover);
         }
         match session {
-            Some(session) if !msg.discard && !session.clean_session => {
-                session.inbox.set_online(false);
+            Some(mut session) if !msg.discard && !session.clean_session => {
+                session.set_online(false);
                 MessageResult(Some(session))
             }
             discarded => {

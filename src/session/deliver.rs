@@ -14,6 +14,11 @@ use std::time::Instant;
 /// Deliveries taken from the queues per round, between checks of the output buffer.
 const DRAIN_BATCH: usize = 64;
 
+thread_local! {
+    /// One round's deliveries, kept between rounds by each worker thread.
+    static READY: std::cell::RefCell<Vec<Delivery>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl SessionActor {
     /// Send what the inflight window and the output buffer allow: the retained backlog
     /// first, then the inbox. With the output buffer full, wait for the driver to flush;
@@ -23,7 +28,8 @@ impl SessionActor {
             return;
         }
         let waker = self.io_waker.clone();
-        let mut ready = Vec::new();
+        // The worker's batch buffer, reused: no allocation per wake-up.
+        let mut ready = READY.with(|ready| std::mem::take(&mut *ready.borrow_mut()));
         loop {
             if self.out.len() >= OUT_HIGH_WATER {
                 self.drain_blocked = true;
@@ -51,7 +57,9 @@ impl SessionActor {
             }
             if !has_backlog || session.windows().backlog.is_empty() {
                 let room = DRAIN_BATCH - ready.len();
-                session.inbox.take(free, room, &mut ready, waker.as_ref());
+                if let Some(inbox) = session.inbox_if_any() {
+                    inbox.take(free, room, &mut ready, waker.as_ref());
+                }
             }
             if ready.is_empty() {
                 break;
@@ -60,6 +68,12 @@ impl SessionActor {
                 self.send_delivery(delivery);
             }
         }
+        READY.with(|cell| {
+            let mut cell = cell.borrow_mut();
+            if cell.capacity() < ready.capacity() {
+                *cell = ready;
+            }
+        });
         self.ensure_timer(ctx);
     }
 

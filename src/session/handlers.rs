@@ -243,16 +243,18 @@ impl SessionActor {
                 );
                 return_codes.push(SubscribeReturnCode::Failure);
             } else {
-                session.subscriptions.insert(filter.clone(), qos);
+                session.subscriptions.insert(&filter, qos);
                 return_codes.push(SubscribeReturnCode::Success(qos));
                 granted.push((filter, qos));
             }
         }
+        let key = session.key;
+        let inbox = session.inbox().clone();
         let adds: Vec<_> = granted
             .iter()
             .map(|(filter, qos)| {
                 core.router
-                    .subscribe(filter.clone(), session.key, *qos, session.inbox.clone())
+                    .subscribe(filter.clone(), key, *qos, inbox.clone())
             })
             .collect();
         let routed = futures_util::future::join_all(adds);

@@ -15,5 +15,7 @@ pub mod packet_id;
 pub mod query;
 pub mod registry;
 pub mod state;
+pub mod subscriptions;
+mod timer;
 
 pub use hookpoints::SubscribeOnBehalf;

@@ -44,8 +44,8 @@ impl Handler<SessionInfo> for SessionActor {
             connected,
             max_inflight,
             inflight_len: windows.map_or(0, |w| w.inflight.len()),
-            mqueue_len: session.inbox.len(),
-            mqueue_dropped: session.inbox.dropped(),
+            mqueue_len: session.inbox_if_any().map_or(0, |inbox| inbox.len()),
+            mqueue_dropped: session.inbox_if_any().map_or(0, |inbox| inbox.dropped()),
             awaiting_rel_len: windows.map_or(0, |w| w.awaiting_rel.len()),
             subscriptions: session.subscriptions.len(),
             created_at: session.created_at,
@@ -68,7 +68,7 @@ impl Handler<Subscriptions> for SessionActor {
             .map(|s| {
                 s.subscriptions
                     .iter()
-                    .map(|(f, q)| (f.clone(), *q))
+                    .map(|(f, q)| (ByteString::from(f), q))
                     .collect()
             })
             .unwrap_or_default();

@@ -4,14 +4,15 @@
 //! routes are removed, even if its actor died in a panic.
 
 use crate::broker::BrokerCore;
-use crate::mqtt::packet::{PacketId, QoS};
+use crate::mqtt::packet::PacketId;
 use crate::router::SessionKey;
 use crate::session::awaiting_rel::AwaitingRel;
 use crate::session::inbox::{Delivery, Inbox};
 use crate::session::inflight::InflightWindow;
 use crate::session::packet_id::PacketIdAllocator;
+use crate::session::subscriptions::Subscriptions;
 use bytestring::ByteString;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -21,8 +22,11 @@ pub struct SessionState {
     pub client_id: ByteString,
     pub clean_session: bool,
     /// Topic filter → granted QoS.
-    pub subscriptions: HashMap<ByteString, QoS>,
-    pub inbox: Arc<Inbox>,
+    pub subscriptions: Subscriptions,
+    /// Created with the first subscription: until then nothing can be delivered.
+    inbox: Option<Arc<Inbox>>,
+    /// Whether a connection takes deliveries (kept here while there is no inbox).
+    online: bool,
     /// Created on first use: a client that never exchanges QoS 1/2 or retained messages
     /// (most idle devices) does not pay for them.
     windows: Option<Box<Windows>>,
@@ -62,18 +66,43 @@ impl Windows {
 
 impl SessionState {
     pub fn new(core: Arc<BrokerCore>, client_id: ByteString, clean_session: bool) -> SessionState {
-        let mqueue = &core.config.mqtt.mqueue;
         SessionState {
             key: core.next_id(),
             client_id,
             clean_session,
-            subscriptions: HashMap::new(),
-            inbox: Inbox::new(mqueue.max_length, mqueue.store_qos0),
+            subscriptions: Subscriptions::new(),
+            inbox: None,
+            online: false,
             windows: None,
             created_at: SystemTime::now(),
             hook_client: None,
             end_reason: "normal",
             core,
+        }
+    }
+
+    /// The delivery inbox the routes of this session push into, created on first use.
+    pub fn inbox(&mut self) -> &Arc<Inbox> {
+        let mqueue = &self.core.config.mqtt.mqueue;
+        let online = self.online;
+        self.inbox.get_or_insert_with(|| {
+            let inbox = Inbox::new(mqueue.max_length, mqueue.store_qos0);
+            inbox.set_online(online);
+            inbox
+        })
+    }
+
+    /// The inbox, if the session ever subscribed.
+    pub fn inbox_if_any(&self) -> Option<&Arc<Inbox>> {
+        self.inbox.as_ref()
+    }
+
+    /// Mark the session connected (deliveries are taken from the inbox) or offline (they
+    /// queue, and nobody is woken).
+    pub fn set_online(&mut self, online: bool) {
+        self.online = online;
+        if let Some(inbox) = &self.inbox {
+            inbox.set_online(online);
         }
     }
 
@@ -110,8 +139,9 @@ impl Drop for SessionState {
         }
         let filters = self
             .subscriptions
-            .drain()
-            .map(|(filter, _)| filter)
+            .take_filters()
+            .into_iter()
+            .map(ByteString::from)
             .collect();
         self.core.router.remove_all(filters, self.key);
     }
