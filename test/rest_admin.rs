@@ -101,6 +101,22 @@ async fn admins_are_added_log_in_change_passwords_and_the_last_one_stays() {
     api.send("PUT", "/api/v2/users/nobody", r#"{"tags":"x"}"#)
         .await
         .assert_error(404, "nobody");
+    // An admin resets alice's password without the old one.
+    let reply = api
+        .send("PUT", "/api/v2/users/alice", r#"{"password":"reset"}"#)
+        .await;
+    assert_eq!(reply.result(), json!({}));
+    let status = |who| async move {
+        request(http, "GET", "/api/v2/users", who, None)
+            .await
+            .status
+    };
+    assert_eq!(status(alice).await, 401);
+    let alice = Some(("alice", "reset"));
+    assert_eq!(status(alice).await, 200);
+    api.send("PUT", "/api/v2/users/alice", r#"{}"#)
+        .await
+        .assert_error(400, "password");
 
     // The file holds the change (a restart keeps it).
     let stored: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();

@@ -59,13 +59,6 @@ impl Api {
             .map_or("", |(user, _)| user.as_str())
     }
 
-    pub fn password(&self) -> &str {
-        self.http
-            .credentials
-            .as_ref()
-            .map_or("", |(_, password)| password.as_str())
-    }
-
     pub fn get(&self, path: &str) -> Result<Value, CtlError> {
         self.call("GET", path, None)
     }

@@ -343,23 +343,11 @@ fn per_node(value: Value) -> Value {
     }
 }
 
-/// `admins passwd <User> <Pwd>` through `PUT /change_pwd/{name}`, which wants the old password:
-/// ctl sends the one it logged in with, so it changes the password of the user it runs as
-/// (`--user bob:old admins passwd bob new`). The API has no reset of another admin's password.
+/// `admins passwd <User> <Pwd>` (emqttd's `admins passwd`): an admin sets any admin's password
+/// through `PUT /users/{name}`.
 fn admins_passwd(api: &Api, user: &str, password: &str) -> Result<Done, CtlError> {
-    if user != api.user() {
-        return Err(CtlError::Answer {
-            status: 400,
-            message: format!(
-                "the API changes a password only with the old one: run `emqttd ctl --user {user}:<OldPwd> admins passwd {user} <NewPwd>`"
-            ),
-        });
-    }
-    let body = json!({"old_pwd": api.password(), "new_pwd": password});
-    done(
-        api.put(&format!("/change_pwd{}", seg(user)), &body)?,
-        "ok\n",
-    )
+    let body = json!({ "password": password });
+    done(api.put(&format!("/users{}", seg(user)), &body)?, "ok\n")
 }
 
 /// Any other word: `POST /commands/{name}` with the arguments; the node's 404 means there is no

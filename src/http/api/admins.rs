@@ -165,6 +165,20 @@ impl AdminStore {
         self.save(&users)
     }
 
+    /// Set a user's password without the old one (an admin resetting another admin's).
+    pub fn set_password(&self, username: &str, new: &str) -> Result<(), AdminError> {
+        if new.is_empty() {
+            return Err(AdminError::Invalid("password: must not be empty".into()));
+        }
+        let mut users = self.lock();
+        let user = users
+            .get_mut(username)
+            .ok_or_else(|| AdminError::NotFound(format!("no such user: {username}")))?;
+        let tags = user.tags.clone();
+        *user = AdminRecord::new(username, new, &tags);
+        self.save(&users)
+    }
+
     pub fn change_password(&self, username: &str, old: &str, new: &str) -> Result<(), AdminError> {
         if new.is_empty() {
             return Err(AdminError::Invalid("new_pwd: must not be empty".into()));

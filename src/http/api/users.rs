@@ -1,4 +1,5 @@
-//! Admin users: `GET/POST /users`, `PUT/DELETE /users/{name}`, `PUT /change_pwd/{name}`.
+//! Admin users: `GET/POST /users`, `PUT/DELETE /users/{name}` (tags, password reset),
+//! `PUT /change_pwd/{name}` (a user changing its own password with the old one).
 
 use super::admins::{AdminError, DEFAULT_TAGS};
 use super::{
@@ -13,10 +14,12 @@ pub fn routes() -> Vec<ApiRoute> {
         ApiRoute::get("/users", "List the admin users", || web::route().to(list)),
         ApiRoute::post("/users", "Add an admin user", || web::route().to(add))
             .body(r#"{"username":"alice","password":"secret","tags":"viewer"}"#),
-        ApiRoute::put("/users/{name}", "Change an admin user's tags", || {
-            web::route().to(update)
-        })
-        .body(r#"{"tags":"operator"}"#),
+        ApiRoute::put(
+            "/users/{name}",
+            "Change an admin user's tags and/or reset its password",
+            || web::route().to(update),
+        )
+        .body(r#"{"tags":"operator","password":"n3w-secret"}"#),
         ApiRoute::delete(
             "/users/{name}",
             "Delete an admin user (not the last one)",
@@ -65,8 +68,17 @@ async fn add(state: web::Data<ApiState>, body: web::Bytes) -> ApiResult {
 async fn update(state: web::Data<ApiState>, req: HttpRequest, body: web::Bytes) -> ApiResult {
     let name = param(&req, "name")?;
     let body = json_body(&body)?;
-    let tags = str_field(&body, "tags")?.ok_or_else(|| ApiError::bad_request("tags: missing"))?;
-    state.admins.set_tags(&name, tags)?;
+    let tags = str_field(&body, "tags")?;
+    let password = str_field(&body, "password")?;
+    if tags.is_none() && password.is_none() {
+        return Err(ApiError::bad_request("tags or password: one is needed"));
+    }
+    if let Some(password) = password {
+        state.admins.set_password(&name, password)?;
+    }
+    if let Some(tags) = tags {
+        state.admins.set_tags(&name, tags)?;
+    }
     ok_empty()
 }
 
