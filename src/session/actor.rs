@@ -91,15 +91,23 @@ impl CloseReason {
     }
 }
 
-/// What the client told us in its accepted CONNECT.
+/// What the client told us in its accepted CONNECT. The client id, username and keepalive are
+/// read through the shared client record hooks, the registry and the REST API see
+/// (`Deref<Target = hooks::Client>`), so a connection keeps one copy of each.
 pub(crate) struct ClientInfo {
-    pub client_id: ByteString,
-    pub username: Option<ByteString>,
+    pub info: Arc<crate::hooks::Client>,
     pub protocol: ProtocolLevel,
-    pub keep_alive: u16,
     pub will: Option<Box<LastWill>>,
     /// Superuser flag and ACL cache (`crate::access`).
     pub access: crate::access::ClientAccess,
+}
+
+impl std::ops::Deref for ClientInfo {
+    type Target = crate::hooks::Client;
+
+    fn deref(&self) -> &crate::hooks::Client {
+        &self.info
+    }
 }
 
 pub struct SessionActor {

@@ -63,7 +63,7 @@ impl SessionActor {
             protocol: connect.protocol as u8,
             clean_session: connect.clean_session,
             keep_alive: connect.keep_alive,
-            listener: ByteString::from(&*self.listener),
+            listener: self.listener.clone(),
             connected_at: std::time::SystemTime::now(),
         });
         self.hook_client = Some(hook_client.clone());
@@ -79,7 +79,7 @@ impl SessionActor {
             ip: self.peer.ip(),
         };
         match self.core.access.authenticate(&auth) {
-            Authenticating::Done(outcome) => self.authenticated(ctx, connect, client_id, outcome),
+            Authenticating::Done(outcome) => self.authenticated(ctx, connect, outcome),
             Authenticating::Pending(checking) => {
                 // A slow provider (bcrypt, a database): the session waits for its answer
                 // without blocking the thread; nothing else is read meanwhile.
@@ -93,20 +93,14 @@ impl SessionActor {
                         );
                         Err(AuthDenied::ServerUnavailable)
                     });
-                    act.authenticated(ctx, connect, client_id, outcome)
+                    act.authenticated(ctx, connect, outcome)
                 }));
             }
         }
     }
 
     /// The rest of CONNECT once the auth chain has answered.
-    fn authenticated(
-        &mut self,
-        ctx: &mut Context<Self>,
-        connect: Connect,
-        client_id: ByteString,
-        outcome: AuthOutcome,
-    ) {
+    fn authenticated(&mut self, ctx: &mut Context<Self>, connect: Connect, outcome: AuthOutcome) {
         let Some(hook_client) = self.hook_client.clone() else {
             return;
         };
@@ -143,16 +137,12 @@ impl SessionActor {
                 return self.close(ctx, CloseReason::Abnormal(why));
             }
         }
-        // Copies, so the long-lived client info does not pin the buffer the packet came in.
-        let client_id = detach(&client_id);
+        // The client record was made of copies, so the long-lived client info does not pin the
+        // buffer the packet came in.
+        let client_id = hook_client.client_id.clone();
         self.client = Some(ClientInfo {
-            client_id: client_id.clone(),
-            username: self
-                .transport_username
-                .clone()
-                .or_else(|| connect.username.as_ref().map(detach)),
+            info: hook_client.clone(),
             protocol: connect.protocol,
-            keep_alive: connect.keep_alive,
             access: ClientAccess::new(superuser),
             will: connect.will.map(|will| {
                 Box::new(LastWill {

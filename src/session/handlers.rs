@@ -160,18 +160,20 @@ impl SessionActor {
     /// The ACL decision for this client (superusers skip it); a denial is logged and counted
     /// in `acl/deny`.
     pub(crate) fn acl_allows(&mut self, access: Access, topic: &str) -> bool {
-        let Some(client) = &mut self.client else {
+        let Some(crate::session::actor::ClientInfo {
+            info,
+            access: client_access,
+            ..
+        }) = &mut self.client
+        else {
             return false;
         };
         let who = AclClient {
-            client_id: &client.client_id,
-            username: client.username.as_deref(),
+            client_id: &info.client_id,
+            username: info.username.as_deref(),
             ip: Some(self.peer.ip()),
         };
-        if client
-            .access
-            .allowed(&self.core.access, &who, access, topic)
-        {
+        if client_access.allowed(&self.core.access, &who, access, topic) {
             return true;
         }
         self.core.metrics.inc(Metric::AclDeny);

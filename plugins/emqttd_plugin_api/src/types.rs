@@ -4,6 +4,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// Quality of service of a publish or subscription.
@@ -113,8 +114,9 @@ pub struct Client {
     pub protocol: u8,
     pub clean_session: bool,
     pub keep_alive: u16,
-    /// The listener the client came in on, as `proto:name` (e.g. `tcp:external`).
-    pub listener: ByteString,
+    /// The listener the client came in on, as `proto:name` (e.g. `tcp:external`); shared by
+    /// every client of that listener.
+    pub listener: Arc<str>,
     /// When the CONNECT was received.
     pub connected_at: SystemTime,
 }
