@@ -4,7 +4,6 @@
 //! Pure: no actix, no I/O.
 
 use crate::mqtt::topic::levels;
-use std::net::IpAddr;
 
 /// What a rule decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,64 +14,7 @@ pub enum Permission {
 
 pub use emqttd_plugin_api::access::{Access, AclClient};
 
-/// An IP address with a prefix length (`10.0.0.0/8`, `::1/128`; a bare address is a /32 or /128).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cidr {
-    network: IpAddr,
-    prefix: u8,
-}
-
-impl Cidr {
-    pub fn parse(text: &str) -> Result<Cidr, String> {
-        let (addr, prefix) = match text.split_once('/') {
-            Some((addr, prefix)) => (addr, Some(prefix)),
-            None => (text, None),
-        };
-        let network: IpAddr = addr
-            .trim()
-            .parse()
-            .map_err(|_| format!("invalid IP address {:?} in {:?}", addr, text))?;
-        let max = if network.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => max,
-            Some(p) => p
-                .trim()
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(|| {
-                    format!(
-                        "invalid prefix length {:?} in {:?} (0 to {} for this address)",
-                        p, text, max
-                    )
-                })?,
-        };
-        Ok(Cidr { network, prefix })
-    }
-
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        // A v4 client on a dual-stack socket shows up as ::ffff:a.b.c.d.
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
-        match (self.network, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
-    }
-}
+pub use emqttd_plugin_api::Cidr;
 
 /// Who a rule applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]

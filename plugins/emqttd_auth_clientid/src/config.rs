@@ -2,10 +2,10 @@
 //! lines `clientid [ip-or-cidr]`, emq_auth_clientid's `auth.client.$N.clientid/password`),
 //! typed and checked: every error names the file and the key.
 
-use crate::cidr::Cidr;
 use emqttd_auth_username::config::{ConfigError, Keys};
 use emqttd_auth_username::password::{Hasher, Stored};
 use emqttd_plugin_api::toml::Table;
+use emqttd_plugin_api::Cidr;
 use std::collections::HashMap;
 use std::path::Path;
 

@@ -4,7 +4,6 @@
 //! Config: `etc/plugins/emqttd_auth_clientid.toml` (see [`config`]). In the auth chain at
 //! priority 10 by default, after emqttd_auth_username.
 
-pub mod cidr;
 pub mod config;
 pub mod provider;
 

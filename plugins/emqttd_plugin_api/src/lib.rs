@@ -7,6 +7,7 @@
 //! (`emqttd::hooks::HookEvent`, `emqttd::broker::Message`, `emqttd::access::AuthProvider`, ...).
 
 pub mod access;
+pub mod cidr;
 pub mod hooks;
 pub mod plugin;
 pub mod types;
@@ -15,6 +16,7 @@ pub use access::{
     Access, AclClient, AclProvider, AclResult, AuthCheck, AuthDenied, AuthProvider, AuthResult,
     ClientAuth,
 };
+pub use cidr::Cidr;
 pub use hooks::{ConnectAction, DropReason, EventKind, Flow, HookEvent, PublishAction, TopicEntry};
 pub use plugin::{CommandHandler, Plugin, PluginContext, PublishHandle};
 pub use types::{Client, ConnectReturnCode, Message, QoS};

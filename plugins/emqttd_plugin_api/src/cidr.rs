@@ -1,5 +1,5 @@
 //! IP addresses and networks in CIDR notation (emqttd's `esockd_cidr`): `127.0.0.1`,
-//! `192.168.0.0/24`, `fd00::/8`. Pure.
+//! `192.168.0.0/24`, `fd00::/8`. Pure; used by acl.conf's `ipaddr` rules and by plugins.
 
 use std::fmt;
 use std::net::IpAddr;
