@@ -54,18 +54,10 @@ fn count(core: &BrokerCore, hook: &str) -> u64 {
         .map_or_else(|| panic!("no count for {hook}"), |(_, n)| n)
 }
 
-/// Waits until the template has counted `n` for `hook`; fails showing every count.
+/// Waits until the template has counted `n` for `hook`.
 async fn wait_count(core: &BrokerCore, hook: &str, n: u64) {
-    let deadline = tokio::time::Instant::now() + crate::common::WAIT;
-    while count(core, hook) != n {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{hook} never counted {n}: {:?}; events dropped by the broker: {}",
-            template_counts(core),
-            core.metrics.get(Metric::HooksEventsDropped)
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    let what = format!("the template to count {n} for {hook}");
+    crate::common::eventually(&what, || count(core, hook) == n).await;
 }
 
 /// What the broker has registered: hooks and subscriptions, auth and ACL providers, commands.
