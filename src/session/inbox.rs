@@ -9,8 +9,20 @@
 use crate::broker::Message;
 use crate::mqtt::packet::QoS;
 use crate::session::mqueue::{MessageQueue, PushOutcome};
+use std::cell::Cell;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
+
+thread_local! {
+    /// Sessions woken by deliveries pushed from this thread, ever (wraps).
+    static WAKES: Cell<u64> = const { Cell::new(0) };
+}
+
+/// How many sessions deliveries pushed from this thread have woken so far: a connection
+/// driver compares it before and after handling input to learn whether it woke subscribers.
+pub(crate) fn wakes_from_this_thread() -> u64 {
+    WAKES.with(Cell::get)
+}
 
 /// One message on its way to one subscriber, at the QoS it is delivered with.
 #[derive(Debug, Clone)]
@@ -78,6 +90,7 @@ impl Inbox {
             (outcome, state.waker.take())
         };
         if let Some(waker) = waker {
+            WAKES.with(|wakes| wakes.set(wakes.get().wrapping_add(1)));
             waker.wake();
         }
         outcome

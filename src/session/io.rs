@@ -30,6 +30,8 @@ pub(crate) struct ConnectionIo<IO> {
     /// Bytes of a packet not yet complete; unallocated between packets.
     partial: BytesMut,
     read_open: bool,
+    /// The output was held back one scheduler turn, for the subscribers this input woke.
+    write_deferred: bool,
 }
 
 impl<IO: AsyncRead + AsyncWrite + Unpin> ConnectionIo<IO> {
@@ -38,6 +40,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ConnectionIo<IO> {
             io,
             partial: BytesMut::new(),
             read_open: true,
+            write_deferred: false,
         }
     }
 
@@ -171,11 +174,22 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ActorFuture<SessionActor> for Connectio
         if act.timer.take_fired() {
             act.on_connection_timer(ctx);
         }
+        let wakes = crate::session::inbox::wakes_from_this_thread();
         this.poll_read(act, ctx, task);
         // Woken by a publisher, or with room again: move deliveries onto the wire.
         if !act.drain_blocked {
             act.drain(ctx);
         }
+        // This input woke subscribers (a PUBLISH routed to them) and left output of our own
+        // (its PUBACK): let them write first, since a subscriber waits for its message while
+        // our acknowledgement only frees the publisher's window. Held back once, one turn.
+        let woke_subscribers = crate::session::inbox::wakes_from_this_thread() != wakes;
+        if woke_subscribers && !this.write_deferred && !act.out.is_empty() && act.writing() {
+            this.write_deferred = true;
+            task.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        this.write_deferred = false;
         // Reading and delivering produce output; closing ends the connection.
         let done = this.poll_write(act, ctx, task);
         if done.is_ready() {
