@@ -9,6 +9,9 @@
 #
 # Environment: EMQ_PORT (21883), MOSQ_PORT (21884), OUT (a fresh /tmp dir: logs and table.md),
 # SECS (10, the measured time of each throughput scenario), BROKERS ("emqttd mosquitto"),
+# REPEAT (3: scenarios 2, 3 and 4, whose CPU and tail figures move 10-40 % from run to run, are
+# run this many times, the brokers alternating, and so is the latency probe of scenario 7; the
+# table shows the median of each figure),
 # PRIORITY (fifo: brokers and load at SCHED_FIFO 10, so background jobs such as compilers on
 # the same machine cannot preempt them; nice: nice -20, which still lets them add milliseconds
 # of latency; none: normal scheduling).
@@ -22,6 +25,8 @@ EMQ_PORT=${EMQ_PORT:-21883}
 MOSQ_PORT=${MOSQ_PORT:-21884}
 SECS=${SECS:-10}
 SCENARIOS=${SCENARIOS:-"1 2 3 4 5 6 7 8 9"}
+REPEAT=${REPEAT:-3}
+REPEATED=" 2 3 4 "
 BROKERS=${BROKERS:-"emqttd mosquitto"}
 PRIORITY=${PRIORITY:-fifo}
 BROKER_CPU=0
@@ -126,8 +131,10 @@ stop_broker() {
 }
 
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$BROKER_PID/status"; }
-# utime + stime of the whole process, in clock ticks (fields 14 and 15; the name may hold spaces)
-cpu_ticks() { sed 's/.*) //' "/proc/$BROKER_PID/stat" | awk '{print $12 + $13}'; }
+# utime and stime of the whole process, in clock ticks (fields 14 and 15; the name may hold
+# spaces): "USER SYSTEM"
+cpu_split() { sed 's/.*) //' "/proc/$BROKER_PID/stat" | awk '{print $12, $13}'; }
+cpu_ticks() { cpu_split | awk '{print $1 + $2}'; }
 
 # bench BROKER LOGNAME [unpinned] -- ARGS...: runs emqttd-bench in the background (LOAD_PID)
 bench() {
@@ -181,22 +188,39 @@ calc() {
     awk "BEGIN { v = $1; printf \"%.${2:-1}f\", v }" 2>/dev/null || echo NA
 }
 
-# Results: R[scenario/metric/broker] = value
+# Results: R[scenario/metric/broker] = the values of every repetition, space-separated
 declare -A R
-put() { R["$1/$2/$3"]=$4; }
+put() { R["$1/$2/$3"]+="${R["$1/$2/$3"]:+ }$4"; }
+last() { local v=${R["$1/$2/$3"]:-NA}; echo "${v##* }"; } # the current run's value
+median() { # values...: the median of the numeric ones, NA when there is none
+    printf '%s\n' "$@" | grep -E '^-?[0-9.]+(e[-+]?[0-9]+)?$' | sort -g |
+        awk '{v[NR] = $1} END {
+            if (NR == 0) { print "NA"; exit }
+            m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+            print (m == int(m) ? m : sprintf("%.2f", m))
+        }'
+}
+value() { # scenario metric broker: one run's value, or the median of the repetitions
+    local -a all
+    read -r -a all <<<"${R["$1/$2/$3"]:-NA}"
+    if ((${#all[@]} > 1)); then median "${all[@]}"; else echo "${all[0]}"; fi
+}
 row() { # scenario metric target-text check
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "${R[$1/$2/emqttd]:-NA}" \
-        "${R[$1/$2/mosquitto]:-NA}" "$3" "$4" >>"$ROWS"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$(value "$1" "$2" emqttd)" \
+        "$(value "$1" "$2" mosquitto)" "$3" "$4" >>"$ROWS"
 }
 
 IFADDR=1
 next_ifaddr() { IFADDR=$((IFADDR + 1)); echo "127.0.$((IFADDR / 250 + 1)).$((IFADDR % 250 + 1))"; }
 
-# per-message figures from a pubsub run: CPU µs per delivered message, rates, latency, loss
-pubsub_figures() { # scenario broker logname cpu_ticks_delta
-    local s=$1 b=$2 n=$3 ticks=$4 received
+# per-message figures from a pubsub run: CPU µs per delivered message (all, user space and
+# kernel), rates, latency, loss
+pubsub_figures() { # scenario broker logname user_ticks_delta system_ticks_delta
+    local s=$1 b=$2 n=$3 user=$4 system=$5 received
     received=$(jget "$n" received)
-    put "$s" "cpu_us_per_msg" "$b" "$(calc "$ticks * $TICK_US / $received" 2)"
+    put "$s" "cpu_us_per_msg" "$b" "$(calc "($user + $system) * $TICK_US / $received" 2)"
+    put "$s" "user_us_per_msg" "$b" "$(calc "$user * $TICK_US / $received" 2)"
+    put "$s" "kernel_us_per_msg" "$b" "$(calc "$system * $TICK_US / $received" 2)"
     put "$s" "delivered_per_s" "$b" "$(calc "$(jget "$n" recv_rate)" 0)"
     put "$s" "p50_us" "$b" "$(calc "$(jget "$n" latency_us.p50)" 0)"
     put "$s" "p99_us" "$b" "$(calc "$(jget "$n" latency_us.p99)" 0)"
@@ -205,16 +229,17 @@ pubsub_figures() { # scenario broker logname cpu_ticks_delta
 
 # run_pubsub SCENARIO BROKER LOGNAME DEADLINE [unpinned] -- BENCH ARGS: a pubsub run, measured
 run_pubsub() {
-    local s=$1 b=$2 n=$3 deadline=$4 c0 c1 t0 t1
+    local s=$1 b=$2 n=$3 deadline=$4 u0 s0 u1 s1 t0 t1
     shift 4
-    c0=$(cpu_ticks)
+    read -r u0 s0 < <(cpu_split)
     t0=$(date +%s.%N)
     bench "$b" "$n" "$@"
     bench_wait "$deadline"
-    c1=$(cpu_ticks)
+    read -r u1 s1 < <(cpu_split)
     t1=$(date +%s.%N)
-    pubsub_figures "$s" "$b" "$n" $((c1 - c0))
-    put "$s" "broker_cpu_pct" "$b" "$(calc "($c1 - $c0) * $TICK_US / 1e4 / ($t1 - $t0)" 0)"
+    pubsub_figures "$s" "$b" "$n" $((u1 - u0)) $((s1 - s0))
+    put "$s" "broker_cpu_pct" "$b" \
+        "$(calc "($u1 + $s1 - $u0 - $s0) * $TICK_US / 1e4 / ($t1 - $t0)" 0)"
     put "$s" "rss_mb_after" "$b" "$(calc "$(rss_kb) / 1024" 0)"
     put "$s" "load_cpu_pct" "$b" "$(calc "100 * $(jget "$n" cpu_s) / $(jget "$n" elapsed_s)" 0)"
 }
@@ -280,12 +305,21 @@ s6_retained() { # 100,000 retained messages; then a '#' subscriber and an exact-
     put 6 exact_us "$b" "$(calc "$(jget "s6-one-$b" expect_us)" 0)"
 }
 
+# s7_probe BROKER with|without: the latency probe (one publisher at 1,000 msg/s to one
+# subscriber), REPEAT times: a 5 s p99 moves by 20 % from run to run, the median much less
+s7_probe() {
+    local b=$1 when=$2 i
+    for ((i = 1; i <= REPEAT; i++)); do
+        bench "$b" "s7-probe-$when-$i-$b" -- pubsub -c 1 --sub-clients 1 -t 's/0/1' -q 0 -s 100 \
+            -I 1 --duration 5 --drain 1
+        bench_wait 30
+        put 7 "probe_p99_us_$when" "$b" "$(calc "$(jget "s7-probe-$when-$i-$b" latency_us.p99)" 0)"
+    done
+}
+
 s7_subscriptions() { # 1,000 clients x 1,000 filters (a tenth wildcards); latency probe
     local b=$1 n=s7-subs-$b r0 r1 t0
-    bench "$b" "s7-probe0-$b" -- pubsub -c 1 --sub-clients 1 -t 's/0/1' -q 0 -s 100 -I 1 \
-        --duration 5 --drain 1
-    bench_wait 30
-    put 7 probe_p99_us_without "$b" "$(calc "$(jget "s7-probe0-$b" latency_us.p99)" 0)"
+    s7_probe "$b" without
     r0=$(rss_kb)
     t0=$SECONDS
     bench "$b" "$n" -- sub -c 1000 -t 's/%i/%j' --filters-per-client 1000 --wildcard-every 10 \
@@ -297,12 +331,9 @@ s7_subscriptions() { # 1,000 clients x 1,000 filters (a tenth wildcards); latenc
         put 7 subscribe_1m_s "$b" $((SECONDS - t0))
         put 7 subscribed "$b" "$(grep '^# ready' "$OUT/$n.log" | sed 's/.*, \([0-9]*\) subscriptions.*/\1/')"
         put 7 bytes_per_sub "$b" "$(calc "(($r1 - $r0) * 1024 - 1000 * ${PER_CONN[$b]:-0}) / 1e6" 0)"
-        bench "$b" "s7-probe1-$b" -- pubsub -c 1 --sub-clients 1 -t 's/0/1' -q 0 -s 100 -I 1 \
-            --duration 5 --drain 1
-        bench_wait 30
-        put 7 probe_p99_us_with "$b" "$(calc "$(jget "s7-probe1-$b" latency_us.p99)" 0)"
+        s7_probe "$b" with
         put 7 probe_p99_with_over_without "$b" \
-            "$(calc "${R[7/probe_p99_us_with/$b]} / ${R[7/probe_p99_us_without/$b]}" 2)"
+            "$(calc "$(value 7 probe_p99_us_with "$b") / $(value 7 probe_p99_us_without "$b")" 2)"
     fi
     LOAD_PID=$sub_pid
     kill -TERM "$sub_pid" 2>/dev/null || true
@@ -329,8 +360,8 @@ s9_scaling() { # pairs, QoS 1, flat out: broker on 1 core vs both cores unpinned
     start_broker "$b" unpinned
     run_pubsub 9u "$b" "s9u-$b" $((SECS + 40)) unpinned -- pubsub -c 1000 -t "scale2/$b/%i" \
         -q 1 -s 100 -I 0 -R 2000 --duration "$SECS" --drain 3
-    one=${R[9p/delivered_per_s/$b]}
-    two=${R[9u/delivered_per_s/$b]}
+    one=$(last 9p delivered_per_s "$b")
+    two=$(last 9u delivered_per_s "$b")
     put 9 pinned_msg_per_s "$b" "$one"
     put 9 unpinned_msg_per_s "$b" "$two"
     put 9 scaling "$b" "$(calc "$two / $one" 2)"
@@ -344,11 +375,17 @@ log "results in $OUT"
 for s in $SCENARIOS; do
     fn=${NAMES[$s]:-}
     [[ -n $fn ]] || die "no scenario $s"
-    for b in $BROKERS; do
-        log "scenario $s ($fn) on $b"
-        start_broker "$b"
-        "$fn" "$b" || log "scenario $s on $b failed"
-        stop_broker
+    runs=1
+    [[ $REPEATED == *" $s "* ]] && runs=$REPEAT
+    for ((run = 1; run <= runs; run++)); do
+        for b in $BROKERS; do
+            note=
+            ((runs > 1)) && note=", run $run of $runs"
+            log "scenario $s ($fn) on $b$note"
+            start_broker "$b"
+            "$fn" "$b" || log "scenario $s on $b failed"
+            stop_broker
+        done
     done
 done
 
@@ -358,6 +395,8 @@ for s in $SCENARIOS; do
     1) row 1 bytes_per_conn "≤ 2048 B" le:2048
        row 1 connected "15000" ge:15000 ;;
     2) row 2 cpu_us_per_msg "≤ 0.5× mosquitto" rle:0.5
+       row 2 user_us_per_msg "" ""
+       row 2 kernel_us_per_msg "" ""
        row 2 p50_us "" ""
        row 2 p99_us "< 1000 µs" lt:1000
        row 2 broker_cpu_pct "" ""
@@ -365,6 +404,8 @@ for s in $SCENARIOS; do
        row 2 delivered_per_s "≈ 10000" ""
        row 2 loss "" "" ;;
     3) row 3 cpu_us_per_msg "≤ mosquitto" rle:1
+       row 3 user_us_per_msg "" ""
+       row 3 kernel_us_per_msg "" ""
        row 3 p99_us "≤ mosquitto" rle:1
        row 3 p50_us "" ""
        row 3 broker_cpu_pct "" ""
@@ -372,6 +413,8 @@ for s in $SCENARIOS; do
        row 3 delivered_per_s "≈ 100000" ""
        row 3 loss "" "" ;;
     4) row 4 cpu_us_per_msg "≤ mosquitto" rle:1
+       row 4 user_us_per_msg "" ""
+       row 4 kernel_us_per_msg "" ""
        row 4 p99_us "≤ mosquitto" rle:1
        row 4 p50_us "" ""
        row 4 broker_cpu_pct "" ""
@@ -413,7 +456,8 @@ done
 
 {
     read -r LOAD2 _ </proc/loadavg
-    echo "Load average before/after: $LOAD1 / $LOAD2; scheduling: ${PRIO[*]:-normal}; ${SECS}s per throughput run."
+    echo "Load average before/after: $LOAD1 / $LOAD2; scheduling: ${PRIO[*]:-normal}; ${SECS}s per throughput run;" \
+        "scenarios$REPEATED(where run): median of $REPEAT runs each, the brokers alternating."
     echo
     echo "| scenario | metric | emqttd | mosquitto | ratio | target |"
     echo "| --- | --- | ---: | ---: | ---: | --- |"
