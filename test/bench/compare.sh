@@ -450,7 +450,11 @@ for s in $SCENARIOS; do
        row 8 handshake_max_ms "" "" ;;
     9) row 9 pinned_msg_per_s "" ""
        row 9 unpinned_msg_per_s "" ""
-       row 9 scaling "≥ 1.6" ge:1.6 ;;
+       row 9 scaling "≥ 1.6" ge:1.6
+       row 9p broker_cpu_pct "" ""
+       row 9p load_cpu_pct "" ""
+       row 9u broker_cpu_pct "" ""
+       row 9u load_cpu_pct "" "" ;;
     esac
 done
 
