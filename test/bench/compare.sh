@@ -242,6 +242,9 @@ run_pubsub() {
         "$(calc "($u1 + $s1 - $u0 - $s0) * $TICK_US / 1e4 / ($t1 - $t0)" 0)"
     put "$s" "rss_mb_after" "$b" "$(calc "$(rss_kb) / 1024" 0)"
     put "$s" "load_cpu_pct" "$b" "$(calc "100 * $(jget "$n" cpu_s) / $(jget "$n" elapsed_s)" 0)"
+    log "$s on $b: $(last "$s" cpu_us_per_msg "$b") µs CPU per message" \
+        "(user $(last "$s" user_us_per_msg "$b"), kernel $(last "$s" kernel_us_per_msg "$b")), p50" \
+        "$(last "$s" p50_us "$b") µs, p99 $(last "$s" p99_us "$b") µs, $(last "$s" delivered_per_s "$b")/s"
 }
 
 # ---------------------------------------------------------------- scenarios
