@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# emqttd vs Mosquitto, side by side (issue 3): builds release, then for every scenario starts a
+# emqttd vs Mosquitto, side by side: builds release, then for every scenario starts a
 # fresh broker pinned to CPU 0, drives it with emqttd-bench pinned to CPU 1, measures the
 # broker's RSS (/proc/PID/status) and CPU time (/proc/PID/stat), and prints a markdown table.
 #
