@@ -3,7 +3,7 @@
 //! stopping the real binary at start-up. Real clients on ephemeral ports.
 
 use crate::common::wire::RawConnect;
-use crate::common::{options, start_broker, Client, QoS, RawClient};
+use crate::common::{options, start_broker, Client, QoS, RawClient, TempDir};
 use emqttd::access::{AuthCheck, AuthDenied, AuthProvider, AuthResult, ClientAuth};
 use emqttd::app::Broker;
 use emqttd::mqtt::packet::{ConnectReturnCode, SubscribeReturnCode};
@@ -261,36 +261,6 @@ async fn nomatch_allow_and_deny() {
     );
 }
 
-/// A scratch directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "emqttd-acl-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn write(&self, name: &str, body: &str) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, body).unwrap();
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[tokio::test]
 async fn reload_changes_decisions_for_connected_clients() {
     let dir = TempDir::new("reload");
@@ -471,7 +441,7 @@ enable = false
 [mqtt]
 acl_file = "{acl}"
 "#,
-        data = dir.0.join("data").display(),
+        data = dir.path().join("data").display(),
         acl = acl.display()
     );
     dir.write("emqttd.toml", &body)
@@ -485,7 +455,7 @@ fn malformed_acl_file_stops_start_up_naming_file_and_line() {
         "%% fine so far\n{allow, all, publish, [\"a\"]}.\n{allow, {user, \"x\"}, pubsub, [\"a/#/b\"]}.\n{allow, all}.\n",
     );
     let config = config_with_acl(&dir, &acl);
-    let (code, stderr) = run_binary(&dir.0, &config);
+    let (code, stderr) = run_binary(dir.path(), &config);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("bad-acl.conf"), "{stderr}");
     assert!(stderr.contains("line 3"), "{stderr}");
@@ -496,9 +466,9 @@ fn malformed_acl_file_stops_start_up_naming_file_and_line() {
 #[test]
 fn explicit_missing_acl_file_stops_start_up() {
     let dir = TempDir::new("missing");
-    let acl = dir.0.join("no-such-acl.conf");
+    let acl = dir.path().join("no-such-acl.conf");
     let config = config_with_acl(&dir, &acl);
-    let (code, stderr) = run_binary(&dir.0, &config);
+    let (code, stderr) = run_binary(dir.path(), &config);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("no-such-acl.conf"), "{stderr}");
     assert!(!stderr.contains("listening on"), "{stderr}");

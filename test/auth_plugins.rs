@@ -4,7 +4,7 @@
 
 use crate::common::http::{start_http_broker, Api};
 use crate::common::wire::{self, RawConnect};
-use crate::common::{eventually, start_broker, Healthy, RawClient, WAIT};
+use crate::common::{eventually, start_broker, Healthy, RawClient, TempDir, WAIT};
 use bytes::BytesMut;
 use emqttd::app::Broker;
 use emqttd::mqtt::packet::{ConnectReturnCode, Packet};
@@ -21,34 +21,30 @@ const USERNAME: &str = "emqttd_auth_username";
 const CLIENTID: &str = "emqttd_auth_clientid";
 
 /// A scratch directory holding `etc/plugins/` and the users file, removed on drop.
-struct Scratch(PathBuf);
+struct Scratch(TempDir);
 
 impl Scratch {
     fn new(tag: &str) -> Scratch {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "emqttd-auth-plugins-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("etc/plugins")).unwrap();
+        let dir = TempDir::new(&format!("auth-plugins-{tag}"));
+        std::fs::create_dir_all(dir.path().join("etc/plugins")).unwrap();
         Scratch(dir)
     }
 
     fn etc_dir(&self) -> String {
-        self.0.join("etc/plugins").to_string_lossy().into_owned()
+        self.0
+            .path()
+            .join("etc/plugins")
+            .to_string_lossy()
+            .into_owned()
     }
 
     fn users_file(&self) -> PathBuf {
-        self.0.join("data/auth_username.json")
+        self.0.path().join("data/auth_username.json")
     }
 
     /// Writes `etc/plugins/<plugin>.toml`.
     fn config(&self, plugin: &str, body: &str) {
-        let path = self.0.join("etc/plugins").join(format!("{plugin}.toml"));
-        std::fs::write(path, body).unwrap();
+        self.0.write(&format!("etc/plugins/{plugin}.toml"), body);
     }
 
     /// The username plugin's config: `users_file` in this directory, then `body`.
@@ -66,12 +62,6 @@ impl Scratch {
                 if allow_anonymous { "true" } else { "false" },
             ),
         ])
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

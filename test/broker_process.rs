@@ -4,14 +4,14 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::common::TempDir;
 use rumqttc::{Client, Connection, Event, MqttOptions, Packet, QoS};
 
 const BIN: &str = env!("CARGO_BIN_EXE_emqttd");
@@ -21,41 +21,6 @@ const DEADLINE: Duration = Duration::from_secs(20);
 // ---------------------------------------------------------------------------------------------
 // Harness
 // ---------------------------------------------------------------------------------------------
-
-/// A scratch directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "emqttd-proc-{}-{}-{}",
-            tag,
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-
-    /// Writes `name` with `body` into the dir and returns its absolute path.
-    fn write(&self, name: &str, body: &str) -> PathBuf {
-        let p = self.0.join(name);
-        std::fs::write(&p, body).expect("write config");
-        p
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A valid config: one TCP listener on `bind`, data under the temp dir.
 fn config_with_bind(dir: &TempDir, bind: &str) -> String {

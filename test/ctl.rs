@@ -3,51 +3,17 @@
 //! sees: the printed lines, the exit code, and the effect on real MQTT clients.
 
 use crate::common::wire::RawConnect;
-use crate::common::{options, start_broker, Client, RawClient, WAIT};
+use crate::common::{options, start_broker, Client, RawClient, TempDir, WAIT};
 use emqttd::app::Broker;
 use emqttd::mqtt::packet::ConnectReturnCode;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_emqttd");
 /// How long one ctl run may take.
 const CTL_DEADLINE: Duration = Duration::from_secs(30);
-
-/// A scratch directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "emqttd-ctl-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-
-    fn write(&self, name: &str, body: &str) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, body).expect("write temp file");
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A broker with its HTTP listener on, and a config file that points ctl at it.
 struct Node {

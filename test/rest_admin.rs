@@ -3,20 +3,13 @@
 //! the OpenAPI description answering with the right auth behaviour, and the dashboard files.
 
 use crate::common::http::{request, start_http_broker, Api, ADMIN};
-use crate::common::{Client, NODE};
+use crate::common::{Client, TempDir, NODE};
 use serde_json::{json, Value};
-use std::path::PathBuf;
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("emqttd-rest-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
 
 #[tokio::test]
 async fn admins_are_added_log_in_change_passwords_and_the_last_one_stays() {
-    let dir = temp_dir("admins");
+    let tmp = TempDir::new("rest-admins");
+    let dir = tmp.path();
     let file = dir.join("users.json");
     let file_text = file.to_string_lossy().into_owned();
     let (_broker, http) = start_http_broker(&[("EMQTTD_HTTP__ADMINS_FILE", &file_text)]);
@@ -134,7 +127,6 @@ async fn admins_are_added_log_in_change_passwords_and_the_last_one_stays() {
     request(http, "DELETE", "/api/v2/users/nobody", alice, Some(""))
         .await
         .assert_error(404, "nobody");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -282,7 +274,8 @@ async fn every_documented_route_answers_with_its_auth_behaviour() {
 
 #[tokio::test]
 async fn the_dashboard_files_are_served_without_auth_and_safely() {
-    let dir = temp_dir("www");
+    let tmp = TempDir::new("rest-www");
+    let dir = tmp.path();
     std::fs::create_dir_all(dir.join("static")).unwrap();
     std::fs::write(dir.join("index.html"), "<html>dashboard</html>").unwrap();
     std::fs::write(dir.join("static").join("app.js"), "console.log(1)").unwrap();
@@ -319,7 +312,6 @@ async fn the_dashboard_files_are_served_without_auth_and_safely() {
     }
     let post = request(http, "POST", "/index.html", None, Some("x")).await;
     assert_eq!(post.status, 405);
-    let _ = std::fs::remove_dir_all(&dir);
 
     let (_broker, http) = start_http_broker(&[("EMQTTD_HTTP__DOCROOT", "/nonexistent/www")]);
     let reply = request(http, "GET", "/", None, None).await;
@@ -333,7 +325,8 @@ async fn the_dashboard_files_are_served_without_auth_and_safely() {
 
 #[tokio::test]
 async fn acl_reload_counts_the_rules_and_names_the_bad_line() {
-    let dir = temp_dir("acl");
+    let tmp = TempDir::new("rest-acl");
+    let dir = tmp.path();
     let file = dir.join("acl.conf");
     std::fs::write(&file, "{allow, all, subscribe, [\"a/#\"]}.\n{deny, all}.\n").unwrap();
     let acl = file.to_string_lossy().into_owned();
@@ -345,5 +338,4 @@ async fn acl_reload_counts_the_rules_and_names_the_bad_line() {
     let reply = api.send("POST", "/api/v2/acl/reload", "").await;
     reply.assert_error(400, "acl.conf");
     reply.assert_error(400, "line 2");
-    let _ = std::fs::remove_dir_all(&dir);
 }

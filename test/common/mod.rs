@@ -6,16 +6,16 @@
 pub mod client;
 pub mod http;
 pub mod raw;
+pub mod temp;
 pub mod wire;
 
 pub use client::{options, options_with_will, Client};
 pub use raw::{RawClient, Recv};
 pub use rumqttc::QoS;
+pub use temp::{fresh_dir, TempDir};
 
 use emqttd::app::Broker;
 use emqttd::config::Config;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// How long to wait for something that must happen.
@@ -28,22 +28,11 @@ pub const NODE: &str = "emqttd@127.0.0.1";
 /// `$SYS/brokers/<node>/`.
 pub const SYS_PREFIX: &str = "$SYS/brokers/emqttd@127.0.0.1/";
 
-static NEXT_DIR: AtomicUsize = AtomicUsize::new(0);
-
-/// A fresh, empty data directory for one broker.
-fn data_dir() -> PathBuf {
-    let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("emqttd-test-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create test data dir");
-    dir
-}
-
 /// Starts a broker with its TCP listener on 127.0.0.1:0, a private data dir, and the given
 /// `EMQTTD_*` overrides (later pairs win). Blocks until the listener is bound.
 pub fn start_broker(overrides: &[(&str, &str)]) -> Broker {
     let _ = env_logger::builder().is_test(true).try_init();
-    let dir = data_dir();
+    let dir = fresh_dir("test");
     let dir = dir.to_string_lossy().into_owned();
     let mut pairs: Vec<(&str, &str)> = vec![
         ("EMQTTD_LISTENER__TCP__EXTERNAL__BIND", "127.0.0.1:0"),
