@@ -49,34 +49,22 @@ const PASSWORD_KEYS: &[&str] = &["password", "algorithm", "hash", "salt", "itera
 
 /// Parse the plugin's config table; `file` is only used to name it in errors.
 pub fn parse(table: &Table, file: &Path) -> Result<Config, ConfigError> {
-    let top = Keys {
-        file,
-        prefix: String::new(),
-        table,
-    };
+    let top = Keys::top(table, file);
     top.only(KEYS)?;
     let hasher: Hasher = top.hasher()?;
-    let priority = top
-        .integer("priority", (i64::from(i32::MIN), i64::from(i32::MAX)))?
-        .map_or(DEFAULT_PRIORITY, |n| n as i32);
+    let priority = top.priority(DEFAULT_PRIORITY)?;
     let mut clients = HashMap::new();
-    for (index, table) in top.tables("client")?.into_iter().enumerate() {
-        let entry = Keys {
-            file,
-            prefix: format!("client[{}].", index + 1),
-            table,
-        };
+    for entry in top.entries("client")? {
         entry.only(CLIENT_KEYS)?;
-        let clientid = match entry.string("clientid")? {
-            Some("") => return Err(entry.error("clientid", "must not be empty")),
-            Some(id) => id.to_string(),
-            None => return Err(entry.error("clientid", "missing")),
-        };
+        let clientid = entry.name("clientid")?.to_string();
         let ipaddr = entry
             .string("ipaddr")?
             .map(|text| Cidr::parse(text).map_err(|m| entry.error("ipaddr", m)))
             .transpose()?;
-        let password = if PASSWORD_KEYS.iter().any(|key| table.contains_key(*key)) {
+        let password = if PASSWORD_KEYS
+            .iter()
+            .any(|key| entry.table.contains_key(*key))
+        {
             Some(entry.password(&hasher)?)
         } else {
             None

@@ -73,6 +73,15 @@ pub struct Keys<'a> {
 }
 
 impl<'a> Keys<'a> {
+    /// The file's top-level table.
+    pub fn top(table: &'a Table, file: &'a Path) -> Keys<'a> {
+        Keys {
+            file,
+            prefix: String::new(),
+            table,
+        }
+    }
+
     pub fn error(&self, key: &str, message: impl Into<String>) -> ConfigError {
         ConfigError {
             file: self.file.to_path_buf(),
@@ -129,6 +138,36 @@ impl<'a> Keys<'a> {
                 .collect(),
             Some(_) => Err(expected()),
         }
+    }
+
+    /// The entries of an array of tables (`[[key]]`), each naming its keys `key[N].`.
+    pub fn entries(&self, key: &str) -> Result<Vec<Keys<'a>>, ConfigError> {
+        Ok(self
+            .tables(key)?
+            .into_iter()
+            .enumerate()
+            .map(|(index, table)| Keys {
+                file: self.file,
+                prefix: format!("{}{key}[{}].", self.prefix, index + 1),
+                table,
+            })
+            .collect())
+    }
+
+    /// A string that must be present and not empty (a user name, a client id).
+    pub fn name(&self, key: &str) -> Result<&'a str, ConfigError> {
+        match self.string(key)? {
+            Some("") => Err(self.error(key, "must not be empty")),
+            Some(name) => Ok(name),
+            None => Err(self.error(key, "missing")),
+        }
+    }
+
+    /// `priority`: the provider's place in the auth chain, `default` when absent.
+    pub fn priority(&self, default: i32) -> Result<i32, ConfigError> {
+        Ok(self
+            .integer("priority", (i64::from(i32::MIN), i64::from(i32::MAX)))?
+            .map_or(default, |n| n as i32))
     }
 
     /// `password_hash`, `pbkdf2_iterations` and `bcrypt_cost`.
@@ -200,11 +239,7 @@ impl<'a> Keys<'a> {
 
 /// Parse the plugin's config table; `file` is only used to name it in errors.
 pub fn parse(table: &Table, file: &Path) -> Result<Config, ConfigError> {
-    let top = Keys {
-        file,
-        prefix: String::new(),
-        table,
-    };
+    let top = Keys::top(table, file);
     top.only(KEYS)?;
     let hasher = top.hasher()?;
     let users_file = match top.string("users_file")? {
@@ -212,23 +247,12 @@ pub fn parse(table: &Table, file: &Path) -> Result<Config, ConfigError> {
         Some(path) => PathBuf::from(path),
         None => PathBuf::from(DEFAULT_USERS_FILE),
     };
-    let priority = top
-        .integer("priority", (i64::from(i32::MIN), i64::from(i32::MAX)))?
-        .map_or(DEFAULT_PRIORITY, |n| n as i32);
+    let priority = top.priority(DEFAULT_PRIORITY)?;
     let mut users = Vec::new();
     let mut seen = HashSet::new();
-    for (index, table) in top.tables("user")?.into_iter().enumerate() {
-        let entry = Keys {
-            file,
-            prefix: format!("user[{}].", index + 1),
-            table,
-        };
+    for entry in top.entries("user")? {
         entry.only(USER_KEYS)?;
-        let username = match entry.string("username")? {
-            Some("") => return Err(entry.error("username", "must not be empty")),
-            Some(name) => name.to_string(),
-            None => return Err(entry.error("username", "missing")),
-        };
+        let username = entry.name("username")?.to_string();
         if !seen.insert(username.clone()) {
             return Err(entry.error("username", format!("user {username:?} is defined twice")));
         }
