@@ -373,6 +373,25 @@ mod tests {
         assert_eq!(fire(&mut wheel, 1), [3]);
     }
 
+    /// Arms a connection timer 1 ms ahead and waits until it fires; true when it did.
+    async fn fires_once_armed(release: bool) -> bool {
+        let mut timer = ConnTimer::default();
+        timer.arm(Instant::now() + Duration::from_millis(1));
+        let fired = std::future::poll_fn(|cx| {
+            timer.set_waker(cx.waker());
+            if timer.take_fired() {
+                Poll::Ready(true)
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+        if release {
+            timer.release();
+        }
+        fired
+    }
+
     #[test]
     fn a_conn_timer_fires_through_the_thread_driver() {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -380,35 +399,10 @@ mod tests {
             .build()
             .unwrap();
         let local = tokio::task::LocalSet::new();
-        local.block_on(&rt, async {
-            let mut timer = ConnTimer::default();
-            timer.arm(Instant::now() + Duration::from_millis(1));
-            let fired = std::future::poll_fn(|cx| {
-                timer.set_waker(cx.waker());
-                if timer.take_fired() {
-                    Poll::Ready(true)
-                } else {
-                    Poll::Pending
-                }
-            });
-            assert!(fired.await);
-            timer.release();
-        });
+        assert!(local.block_on(&rt, fires_once_armed(true)));
         drop(local);
         // A later runtime on the same thread gets a driver of its own.
         let local = tokio::task::LocalSet::new();
-        local.block_on(&rt, async {
-            let mut timer = ConnTimer::default();
-            timer.arm(Instant::now() + Duration::from_millis(1));
-            let fired = std::future::poll_fn(|cx| {
-                timer.set_waker(cx.waker());
-                if timer.take_fired() {
-                    Poll::Ready(true)
-                } else {
-                    Poll::Pending
-                }
-            });
-            assert!(fired.await);
-        });
+        assert!(local.block_on(&rt, fires_once_armed(false)));
     }
 }
