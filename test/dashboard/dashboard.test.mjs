@@ -216,6 +216,25 @@ async function main() {
       await page.getByRole('status').filter({ hasText: `${o.plugin} unloaded` }).waitFor();
     });
 
+    await step('switch module autosub both ways, back to how it was', async () => {
+      await page.goto(`${o.url}/#/modules`);
+      const row = page.locator('tr[data-module="autosub"]');
+      await row.waitFor();
+      const before = await row.getAttribute('data-enabled');
+      const flip = async (button, state, said) => {
+        await row.getByRole('button', { name: button }).click();
+        await page.locator(`tr[data-module="autosub"][data-enabled="${state}"]`).waitFor();
+        await page.getByRole('status').filter({ hasText: `autosub ${said}` }).waitFor();
+      };
+      if (before === 'true') {
+        await flip(/^Disable/, 'false', 'disabled');
+        await flip(/^Enable/, 'true', 'enabled');
+      } else {
+        await flip(/^Enable/, 'true', 'enabled');
+        await flip(/^Disable/, 'false', 'disabled');
+      }
+    });
+
     await step('the browser MQTT codec (priv/www/js/mqtt.js) round-trips packets', async () => {
       const problems = await page.evaluate(async () => {
         const m = await import('/js/mqtt.js');
