@@ -136,6 +136,16 @@ struct HostState {
     wanted: Vec<String>,
 }
 
+impl HostState {
+    /// The linked plugin `name`.
+    fn slot_mut(&mut self, name: &str) -> Result<&mut Slot, PluginError> {
+        self.slots
+            .iter_mut()
+            .find(|s| s.name == name)
+            .ok_or_else(|| PluginError::Unknown(name.to_string()))
+    }
+}
+
 /// A registered command: its handler behind its plugin's guard.
 struct CommandEntry {
     usage: String,
@@ -437,11 +447,7 @@ impl PluginHost {
         persist: bool,
     ) -> Result<(), PluginError> {
         let mut state = self.state();
-        let slot = state
-            .slots
-            .iter_mut()
-            .find(|s| s.name == name)
-            .ok_or_else(|| PluginError::Unknown(name.to_string()))?;
+        let slot = state.slot_mut(name)?;
         if slot.loaded.is_some() {
             return Err(PluginError::AlreadyLoaded(name.to_string()));
         }
@@ -544,11 +550,7 @@ impl PluginHost {
         persist: bool,
     ) -> Result<(), PluginError> {
         let mut state = self.state();
-        let slot = state
-            .slots
-            .iter_mut()
-            .find(|s| s.name == name)
-            .ok_or_else(|| PluginError::Unknown(name.to_string()))?;
+        let slot = state.slot_mut(name)?;
         let Some(loaded) = slot.loaded.take_if(|l| only.is_none_or(|id| l.id == id)) else {
             return Err(PluginError::NotLoaded(name.to_string()));
         };
