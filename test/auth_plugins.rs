@@ -270,6 +270,29 @@ async fn users_added_and_deleted_at_run_time() {
     );
 }
 
+/// Without `users_file`, users added at run time are kept in the node's data directory, not in
+/// the broker's working directory.
+#[tokio::test]
+async fn the_users_file_defaults_to_the_node_data_dir() {
+    let dir = Scratch::new("default-file");
+    dir.config(USERNAME, "");
+    let broker = dir.broker(true);
+    load(&broker, USERNAME);
+    assert_eq!(users(&broker, "add dora d0ra").unwrap(), "ok");
+    let file = broker
+        .core()
+        .config
+        .node
+        .data_dir
+        .join("auth_username.json");
+    let stored = std::fs::read_to_string(&file).unwrap_or_default();
+    assert!(stored.contains("\"dora\""), "{file:?}: {stored:?}");
+    assert_eq!(
+        connack(broker.tcp_addr(), "d1", Some("dora"), Some("d0ra")).await,
+        Accepted
+    );
+}
+
 /// The operator's path: load the plugin and run `users add` / `users del` through the REST
 /// API that `emqttd ctl` talks to.
 #[tokio::test]

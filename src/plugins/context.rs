@@ -105,6 +105,10 @@ impl PluginContext for HostContext<'_> {
         &self.config_path
     }
 
+    fn data_dir(&self) -> &Path {
+        &self.core.config.node.data_dir
+    }
+
     fn register_auth(&mut self, priority: i32, provider: Box<dyn AuthProvider>) {
         let guarded = GuardedAuth {
             guard: self.guard.clone(),

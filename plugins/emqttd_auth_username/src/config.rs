@@ -8,8 +8,9 @@ use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Where ctl-managed users are kept unless `users_file` says otherwise.
-pub const DEFAULT_USERS_FILE: &str = "data/auth_username.json";
+/// Where ctl-managed users are kept unless `users_file` says otherwise (relative to
+/// `node.data_dir`).
+pub const DEFAULT_USERS_FILE: &str = "auth_username.json";
 /// The provider's place in the auth chain: before emqttd_auth_clientid (emqttd's
 /// `username -> clientid -> anonymous`).
 pub const DEFAULT_PRIORITY: i32 = 20;

@@ -40,11 +40,13 @@ impl Plugin for UsernamePlugin {
 
     fn load(&mut self, ctx: &mut dyn PluginContext) -> Result<(), String> {
         let config = config::parse(ctx.config(), ctx.config_path()).map_err(|e| e.to_string())?;
+        // A relative users_file is inside the node's data directory.
+        let users_file = ctx.data_dir().join(&config.users_file);
         let users = Arc::new(users::Users::open(
             config.hasher,
             config.users,
             ctx.config_path(),
-            &config.users_file,
+            &users_file,
         )?);
         ctx.register_auth(
             config.priority,
@@ -92,6 +94,9 @@ mod tests {
         }
         fn config_path(&self) -> &Path {
             &self.path
+        }
+        fn data_dir(&self) -> &Path {
+            Path::new("data")
         }
         fn register_auth(&mut self, priority: i32, provider: Box<dyn AuthProvider>) {
             self.auth.push((priority, provider));

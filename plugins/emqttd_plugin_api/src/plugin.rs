@@ -47,6 +47,9 @@ pub trait PluginContext {
     /// Where the config was looked for (for messages naming the file).
     fn config_path(&self) -> &Path;
 
+    /// The node's data directory (`node.data_dir`): where a plugin keeps files it writes.
+    fn data_dir(&self) -> &Path;
+
     /// Add an auth provider to the chain; higher priorities are asked first.
     fn register_auth(&mut self, priority: i32, provider: Box<dyn AuthProvider>);
 
