@@ -3,7 +3,7 @@
 //! monitoring routes show what the clients did; paging, search and the error replies.
 
 use crate::common::http::{request, start_http_broker, Api};
-use crate::common::{eventually, options, Client, QoS, NODE, WAIT};
+use crate::common::{eventually, options, Client, QoS, RawClient, NODE, WAIT};
 use serde_json::{json, Value};
 
 fn ids(page: &Value) -> Vec<String> {
@@ -461,6 +461,38 @@ async fn node_monitoring_listeners_metrics_and_stats() {
     assert_eq!(tcp["listen"], broker.tcp_addr().to_string());
     assert_eq!(tcp["current_clients"], 1);
     assert!(tcp["max_clients"].as_u64().unwrap() > 1);
+    assert_eq!(tcp["shutdown_count"], 0);
+    // A client that vanishes without DISCONNECT is counted as `closed`; a clean DISCONNECT
+    // is not counted.
+    let polite = Client::connect(broker.tcp_addr(), "rest-mon-polite").await;
+    polite.disconnect().await;
+    let mut gone = RawClient::connected(broker.tcp_addr(), "rest-mon-gone").await;
+    gone.shutdown_write().await;
+    drop(gone);
+    let tcp_info = broker
+        .core()
+        .listener_infos
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|l| l.name.starts_with("tcp:"))
+        .cloned()
+        .expect("tcp listener info");
+    eventually("the vanished connection counted", || {
+        !tcp_info.shutdowns().is_empty()
+    })
+    .await;
+    let listeners = api.result("/api/v2/monitoring/listeners").await;
+    let tcp = listeners
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["protocol"] == "mqtt:tcp")
+        .expect("tcp listener")
+        .clone();
+    assert_eq!(tcp["shutdown_count"], 1, "{tcp}");
+    assert_eq!(tcp["shutdown_reasons"], json!({"closed": 1}), "{tcp}");
+    assert_eq!(tcp["current_clients"], 1, "{tcp}");
 
     let metrics = api
         .result(&format!("/api/v2/monitoring/metrics/{NODE}"))

@@ -275,7 +275,9 @@ impl SessionActor {
         if let Some(waker) = &self.io_waker {
             waker.wake_by_ref();
         }
-        self.slot = None;
+        if let Some(slot) = self.slot.take() {
+            slot.count_shutdown(reason.as_reason());
+        }
         if let Some(session) = &mut self.session {
             session.set_online(false);
             session.end_reason = reason.as_reason();

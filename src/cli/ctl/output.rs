@@ -73,16 +73,22 @@ pub fn listeners(list: &Value) -> String {
             field(l, "protocol"),
             field(l, "listen")
         ));
-        for key in [
-            "name",
-            "max_clients",
-            "current_clients",
-            "refused",
-            "shutdown_count",
-        ] {
+        for key in ["name", "max_clients", "current_clients", "refused"] {
             if l.get(key).is_some() {
                 out.push_str(&format!("  {:<16}: {}\n", key, field(l, key)));
             }
+        }
+        // emqttd's form: the count per close reason, `[{closed,2},{keepalive_timeout,1}]`.
+        if let Some(reasons) = l.get("shutdown_reasons").and_then(Value::as_object) {
+            let counts: Vec<String> = reasons
+                .iter()
+                .map(|(reason, n)| format!("{{{reason},{}}}", scalar(n)))
+                .collect();
+            out.push_str(&format!(
+                "  {:<16}: [{}]\n",
+                "shutdown_count",
+                counts.join(",")
+            ));
         }
     }
     out
@@ -423,10 +429,15 @@ mod tests {
     fn listeners_and_plugin_commands() {
         let l = json!([{"protocol": "mqtt:tcp", "name": "external", "listen": "0.0.0.0:1883",
                         "current_clients": 1, "max_clients": 10, "refused": 0,
-                        "shutdown_count": 0}]);
+                        "shutdown_count": 3,
+                        "shutdown_reasons": {"closed": 2, "keepalive_timeout": 1}}]);
         let text = listeners(&l);
         assert!(text.starts_with("listener on mqtt:tcp:0.0.0.0:1883\n"));
         assert!(text.contains("\n  current_clients : 1\n"));
+        assert!(
+            text.contains("\n  shutdown_count  : [{closed,2},{keepalive_timeout,1}]\n"),
+            "{text}"
+        );
         let cmds = json!([{"name": "users", "usage": "users add <User> <Pwd>\nusers list"}]);
         let help = plugin_commands(&cmds);
         assert!(help.contains("users") && help.contains("users list"));

@@ -140,6 +140,7 @@ async fn listeners(state: web::Data<ApiState>, req: HttpRequest) -> ApiResult {
         .iter()
         .map(|info| {
             let (protocol, name) = split_listener(&info.name);
+            let shutdowns = info.shutdowns();
             let listen = addrs
                 .iter()
                 .find(|(n, _)| **n == *info.name)
@@ -152,8 +153,11 @@ async fn listeners(state: web::Data<ApiState>, req: HttpRequest) -> ApiResult {
                 "current_clients": info.current(),
                 "max_clients": info.max_connections,
                 "refused": info.refused(),
-                // Connections are not counted by close reason.
-                "shutdown_count": 0,
+                "shutdown_count": shutdowns.iter().map(|(_, n)| n).sum::<u64>(),
+                "shutdown_reasons": shutdowns
+                    .iter()
+                    .map(|(reason, n)| (reason.to_string(), json!(n)))
+                    .collect::<Map<String, Value>>(),
             })
         })
         .collect();

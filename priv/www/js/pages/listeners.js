@@ -3,6 +3,11 @@
 import { get } from '../api.js';
 import { html, render, $, formatNumber } from '../dom.js';
 
+/** "closed 2, keepalive_timeout 1": the connections that ended, by reason. */
+function shutdownReasons(l) {
+  return Object.entries(l.shutdown_reasons || {}).map(([reason, n]) => `${reason} ${n}`).join(', ');
+}
+
 export function mount(root) {
   render(root, html`
     <div class="toolbar"><button type="button" data-role="refresh">Refresh</button></div>
@@ -30,7 +35,7 @@ export function mount(root) {
         <tr>
           <td>${l.protocol}</td><td>${l.name}</td><td class="mono">${l.listen}</td>
           <td class="num">${formatNumber(l.current_clients)}</td><td class="num">${formatNumber(l.max_clients)}</td>
-          <td class="num">${formatNumber(l.refused)}</td><td class="num">${formatNumber(l.shutdown_count)}</td>
+          <td class="num">${formatNumber(l.refused)}</td><td class="num" title="${shutdownReasons(l)}">${formatNumber(l.shutdown_count)}</td>
         </tr>`) : html`<tr><td class="empty" colspan="7">No listeners.</td></tr>`);
       errorEl.hidden = true;
     } catch (e) {
