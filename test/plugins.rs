@@ -3,16 +3,15 @@
 //! while clients keep publishing, a plugin that panics is unloaded while routing goes on, a
 //! failed load leaves nothing behind, and the loaded-plugins file is written and restored.
 
-use crate::common::{eventually, start_broker, Client, QoS};
+use crate::common::{eventually, fresh_dir, start_broker, Client, QoS, WAIT};
 use emqttd::app::Broker;
 use emqttd::broker::BrokerCore;
 use emqttd::plugins::{CommandError, PluginError};
 use emqttd::sys::metrics::Metric;
 use emqttd_plugin_api::{
-    AuthCheck, AuthProvider, AuthResult, ClientAuth, EventKind, Plugin, PluginContext,
+    AuthCheck, AuthProvider, AuthResult, ClientAuth, EventKind, HookEvent, Plugin, PluginContext,
     PublishAction,
 };
-use std::path::PathBuf;
 use std::sync::Arc;
 
 const TEMPLATE: &str = "emqttd_plugin_template";
@@ -80,13 +79,6 @@ fn active(core: &BrokerCore, name: &str) -> bool {
 }
 
 /// A fresh temp dir for one test.
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("emqttd-plugins-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[tokio::test]
 async fn template_plugin_sees_a_publish_and_unloads_without_a_trace() {
     let broker = start_broker(&[]);
@@ -233,6 +225,20 @@ enum Mode {
     LoadFails,
     /// `load` registers things, then panics.
     LoadPanics,
+    /// The actor it subscribes to `client.connected` panics on the first event.
+    PanicInEventActor,
+}
+
+/// An event actor that panics on its first event.
+struct PanickingEvents;
+impl actix::Actor for PanickingEvents {
+    type Context = actix::Context<Self>;
+}
+impl actix::Handler<HookEvent> for PanickingEvents {
+    type Result = ();
+    fn handle(&mut self, _: HookEvent, _: &mut actix::Context<Self>) {
+        panic!("event handler bug");
+    }
 }
 
 struct Faulty(Mode);
@@ -259,6 +265,7 @@ impl Plugin for Faulty {
             Mode::PanicInCommand => "faulty_command",
             Mode::LoadFails => "faulty_load",
             Mode::LoadPanics => "faulty_load_panic",
+            Mode::PanicInEventActor => "faulty_events",
         }
     }
 
@@ -297,6 +304,11 @@ impl Plugin for Faulty {
                 Ok("fine".into())
             }),
         );
+        if mode == Mode::PanicInEventActor {
+            use actix::Actor;
+            let events = PanickingEvents.start();
+            ctx.subscribe_events(&[EventKind::ClientConnected], events.recipient());
+        }
         match mode {
             Mode::LoadFails => Err("cannot reach the database".into()),
             Mode::LoadPanics => panic!("load bug"),
@@ -394,8 +406,37 @@ async fn a_panicking_command_unloads_its_plugin() {
 }
 
 #[tokio::test]
+async fn a_plugin_whose_event_actor_dies_is_unloaded() {
+    let broker = start_broker(&[]);
+    let core = broker.core().clone();
+    let name = link(&core, Mode::PanicInEventActor);
+    let before = registered(&core);
+    load(&core, &name).await.unwrap();
+    // The first client.connected kills the actor; the host learns it when the next event finds
+    // the actor gone. Clients keep connecting (and are let in) until the plugin is unloaded.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut n = 0;
+    while active(&core, &name) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "plugin not unloaded after {n} connects"
+        );
+        n += 1;
+        Client::connect(broker.tcp_addr(), &format!("events-{n}"))
+            .await
+            .disconnect()
+            .await;
+    }
+    assert!(n >= 2, "unloaded before its actor failed");
+    assert_eq!(core.metrics.get(Metric::PluginsCrashed), 1);
+    eventually("its registrations gone", || registered(&core) == before).await;
+    let mut client = Client::connect(broker.tcp_addr(), "events-after").await;
+    client.subscribe_ok("a/b", QoS::AtMostOnce).await;
+}
+
+#[tokio::test]
 async fn a_plugin_whose_load_fails_is_left_unloaded_with_nothing_registered() {
-    let dir = temp_dir("load-fails");
+    let dir = fresh_dir("plugins-load-fails");
     let file = dir.join("loaded_plugins");
     let file_text = file.to_string_lossy().into_owned();
     let broker = start_broker(&[("EMQTTD_PLUGINS__LOADED_FILE", &file_text)]);
@@ -428,7 +469,7 @@ async fn a_plugin_whose_load_fails_is_left_unloaded_with_nothing_registered() {
 
 #[tokio::test]
 async fn a_bad_plugin_config_fails_the_load_naming_the_file_and_key() {
-    let dir = temp_dir("bad-config");
+    let dir = fresh_dir("plugins-bad-config");
     std::fs::write(dir.join("emqttd_plugin_template.toml"), "log_payload = 3\n").unwrap();
     let etc = dir.to_string_lossy().into_owned();
     let broker = start_broker(&[("EMQTTD_PLUGINS__ETC_DIR", &etc)]);
@@ -457,7 +498,7 @@ fn restart(file: &str) -> Broker {
 
 #[tokio::test]
 async fn loaded_plugins_are_written_and_restored_at_the_next_start() {
-    let dir = temp_dir("restore");
+    let dir = fresh_dir("plugins-restore");
     let file = dir.join("loaded_plugins");
     let file_text = file.to_string_lossy().into_owned();
 

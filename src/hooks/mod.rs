@@ -111,10 +111,14 @@ impl<F: ?Sized> Chain<F> {
     }
 }
 
+/// Called once an event subscriber is found gone (its actor stopped, its channel dropped).
+pub type OnClosed = Arc<dyn Fn() + Send + Sync>;
+
 struct Subscriber {
     id: HookId,
     kinds: u32,
     sink: EventSink,
+    on_closed: Option<OnClosed>,
 }
 
 /// The broker's hook registry.
@@ -182,9 +186,25 @@ impl Hooks {
 
     /// Subscribe `sink` to the event kinds in `kinds` (see [`EventKind::set`]).
     pub fn subscribe(&self, kinds: u32, sink: EventSink) -> HookId {
+        self.subscribe_watched(kinds, sink, None)
+    }
+
+    /// [`Hooks::subscribe`], with `on_closed` called when an event finds the subscriber gone
+    /// (it is removed then, and not called again).
+    pub fn subscribe_watched(
+        &self,
+        kinds: u32,
+        sink: EventSink,
+        on_closed: Option<OnClosed>,
+    ) -> HookId {
         let id = self.next_id();
         let mut subscribers = self.subscribers.write().unwrap_or_else(|p| p.into_inner());
-        subscribers.push(Subscriber { id, kinds, sink });
+        subscribers.push(Subscriber {
+            id,
+            kinds,
+            sink,
+            on_closed,
+        });
         self.wanted.fetch_or(kinds, Ordering::Release);
         id
     }
@@ -315,13 +335,18 @@ impl Hooks {
                 if let Err(is_closed) = subscriber.sink.offer(event.clone()) {
                     dropped += 1;
                     if is_closed {
-                        closed.push(subscriber.id);
+                        closed.push((subscriber.id, subscriber.on_closed.clone()));
                     }
                 }
             }
         }
         if !closed.is_empty() {
-            self.remove_subscribers(|s| closed.contains(&s.id));
+            // Outside the lock: a callback may remove registrations itself.
+            if self.remove_subscribers(|s| closed.iter().any(|(id, _)| *id == s.id)) {
+                for on_closed in closed.into_iter().filter_map(|(_, f)| f) {
+                    on_closed();
+                }
+            }
         }
         if dropped > 0 {
             self.dropped.fetch_add(dropped, Ordering::Relaxed);
@@ -509,5 +534,30 @@ mod tests {
         };
         assert_eq!(hooks.emit(event), 1);
         assert!(!hooks.wants(EventKind::SessionCreated));
+    }
+
+    #[test]
+    fn a_watched_subscriber_found_gone_is_reported_once() {
+        use std::sync::atomic::AtomicUsize;
+        let hooks = Hooks::default();
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let reports = Arc::new(AtomicUsize::new(0));
+        let seen = reports.clone();
+        hooks.subscribe_watched(
+            EventKind::set(&[EventKind::SessionCreated]),
+            EventSink::Channel(tx),
+            Some(Arc::new(move || {
+                seen.fetch_add(1, Ordering::Relaxed);
+            })),
+        );
+        let event = || HookEvent::SessionCreated {
+            client: Arc::new(client()),
+        };
+        assert_eq!(hooks.emit(event()), 0);
+        assert_eq!(reports.load(Ordering::Relaxed), 0, "alive: not reported");
+        drop(rx);
+        assert_eq!(hooks.emit(event()), 1);
+        assert_eq!(hooks.emit(event()), 0, "removed after the first miss");
+        assert_eq!(reports.load(Ordering::Relaxed), 1);
     }
 }

@@ -164,7 +164,13 @@ impl PluginContext for HostContext<'_> {
     }
 
     fn subscribe_events(&mut self, kinds: &[EventKind], recipient: actix::Recipient<HookEvent>) {
-        let id = self.core.hooks.subscribe_actor(kinds, recipient);
+        // An event actor that dies (a panic in its handler) takes the plugin down with it.
+        let guard = self.guard.clone();
+        let id = self.core.hooks.subscribe_watched(
+            EventKind::set(kinds),
+            crate::hooks::EventSink::Actor(recipient),
+            Some(Arc::new(move || guard.stopped("its event actor"))),
+        );
         self.registrations.hooks.push(id);
     }
 

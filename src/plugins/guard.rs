@@ -77,12 +77,21 @@ impl Guard {
 
     /// Report a panic of the plugin's code in `what`; only the first one reaches `on_crash`.
     pub fn crashed(&self, what: &str, payload: &(dyn Any + Send)) {
-        let message = panic_message(payload);
+        self.report(what, panic_message(payload));
+    }
+
+    /// Report that `what`, started by the plugin, is gone while the plugin is loaded (an actor
+    /// that panicked in a handler, or stopped): the plugin no longer works as loaded.
+    pub fn stopped(&self, what: &str) {
+        self.report(what, "it stopped while the plugin was loaded".to_string());
+    }
+
+    fn report(&self, what: &str, message: String) {
         if !self.down.swap(true, Ordering::AcqRel) {
             (self.on_crash)(what, &message);
         } else {
             log::warn!(
-                "plugin {} panicked again in {} while going down: {}",
+                "plugin {} failed again in {} while going down: {}",
                 self.plugin,
                 what,
                 message

@@ -594,7 +594,7 @@ fn on_crash(core: &Arc<BrokerCore>, name: &str, id: u64) -> guard::OnCrash {
     let core = Arc::downgrade(core);
     let name = name.to_string();
     Box::new(move |what, message| {
-        log::error!("plugin {name} panicked in {what}: {message}; unloading it");
+        log::error!("plugin {name} failed in {what}: {message}; unloading it");
         let Some(core) = core.upgrade() else {
             return;
         };
