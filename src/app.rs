@@ -219,7 +219,7 @@ enum Bound {
     Ws(
         BoundTcp,
         crate::config::WsListenerConfig,
-        Option<Box<TlsServer>>,
+        Option<Box<ws::WssTls>>,
     ),
     Http(BoundTcp),
 }
@@ -239,9 +239,6 @@ type Serving = (
     Vec<Arc<ListenerInfo>>,
     Arbiter,
 );
-
-/// A WSS listener's rustls configuration and handshake timeout.
-type TlsServer = (rustls::ServerConfig, Duration);
 
 /// The boot list. Listeners are bound (and TLS files read) first, so an address in use or a
 /// bad certificate fails start-up before any actor runs.
@@ -345,7 +342,11 @@ fn bind_all(config: &Config) -> Result<Vec<Bound>, StartError> {
         let name = format!("wss:{}", name);
         if let Some(server_config) = tls_config(&name, &l.tls())? {
             let socket = bind(&name, l.bind, l.backlog, l.max_connections)?;
-            let tls = Some(Box::new((server_config, l.handshake_timeout)));
+            let tls = Some(Box::new(ws::WssTls {
+                config: server_config,
+                handshake_timeout: l.handshake_timeout,
+                cn_as_username: l.tls().cn_as_username,
+            }));
             bound.push(Bound::Ws(socket, l.ws(), tls));
         }
     }

@@ -4,9 +4,10 @@
 
 use crate::common::wire::{self, RawConnect};
 use crate::common::{start_broker, Client, QoS, WAIT};
-use crate::tls::{assert_success, clients_dir, run_tool, run_tool_env, Certs};
+use crate::tls::{assert_success, clients_dir, run_tool, run_tool_env, Certs, CLIENT_CN};
 use bytes::BytesMut;
 use emqttd::app::Broker;
+use emqttd::hooks::{EventKind, HookEvent};
 use emqttd::mqtt::packet::Packet;
 use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -408,6 +409,71 @@ async fn paho_over_ws_and_wss() {
     .unwrap();
     assert_success("paho over ws", &plain);
     assert_success("paho over wss", &secure);
+}
+
+/// `peer_cert_as_username = "cn"` on wss: paho-mqtt connects over secure WebSocket with a
+/// client certificate and no username; the broker's `client.connected` events (what hooks and
+/// plugins see) carry the certificate's CN as the username.
+#[tokio::test]
+async fn peer_cert_cn_becomes_the_username_over_wss() {
+    let certs = Certs::generate();
+    let mut pairs = certs.env("WSS");
+    for (key, value) in [("VERIFY", "verify_peer"), ("PEER_CERT_AS_USERNAME", "cn")] {
+        pairs.push((
+            format!("EMQTTD_LISTENER__WSS__EXTERNAL__{key}"),
+            value.into(),
+        ));
+    }
+    let pairs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let broker = start_broker(&pairs);
+    let (_, mut events) = broker
+        .core()
+        .hooks
+        .subscribe_channel(&[EventKind::ClientConnected], 16);
+    let wss = broker
+        .listener_addr("wss:external")
+        .unwrap()
+        .port()
+        .to_string();
+    let path = |p: &std::path::Path| p.display().to_string();
+    let (ca, cert, key) = (
+        path(&certs.ca),
+        path(&certs.client_cert),
+        path(&certs.client_key),
+    );
+    let script = path(&clients_dir().join("paho_transport.py"));
+    let out = tokio::task::spawn_blocking(move || {
+        let args = [
+            script.as_str(),
+            &wss,
+            "--ws",
+            "/mqtt",
+            "--ca",
+            &ca,
+            "--cert",
+            &cert,
+            "--key",
+            &key,
+        ];
+        run_tool("python3", &args, "pip install paho-mqtt")
+    })
+    .await
+    .unwrap();
+    assert_success("paho over wss with a client certificate", &out);
+    // The script's two clients (subscriber and publisher).
+    for _ in 0..2 {
+        let event = timeout_at(Instant::now() + WAIT, events.recv())
+            .await
+            .expect("a client.connected event")
+            .expect("the hook registry is alive");
+        let HookEvent::ClientConnected { client, .. } = event else {
+            panic!("unexpected event {event:?}");
+        };
+        assert_eq!(client.username.as_deref(), Some(CLIENT_CN), "{client:?}");
+    }
 }
 
 /// Behind a reverse proxy (`proxy_address_header`), the client's address is the first one of

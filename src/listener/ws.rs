@@ -8,10 +8,12 @@ use crate::config::WsListenerConfig;
 use crate::listener::tcp::BoundTcp;
 use crate::listener::ListenerInfo;
 use crate::session::actor::{SessionActor, Transport};
+use actix_tls::accept::rustls_0_23::TlsStream;
 use actix_web::http::header;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use actix_ws::{Item, Message};
 use bytes::Bytes;
+use bytestring::ByteString;
 use futures_util::StreamExt;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -24,6 +26,18 @@ pub const PROTOCOLS: [&str; 3] = ["mqtt", "mqttv3.1", "mqttv3.1.1"];
 
 /// Bytes buffered between the WebSocket and the session in each direction.
 const PIPE_SIZE: usize = 64 * 1024;
+
+/// The TLS side of a WSS listener.
+pub struct WssTls {
+    pub config: rustls::ServerConfig,
+    pub handshake_timeout: Duration,
+    /// `peer_cert_as_username = "cn"`.
+    pub cn_as_username: bool,
+}
+
+/// The Common Name of a WSS connection's client certificate, kept with the connection.
+#[derive(Clone)]
+struct PeerCn(ByteString);
 
 /// What a WebSocket listener's handler needs.
 #[derive(Clone)]
@@ -69,7 +83,7 @@ pub fn forwarded_peer(header: &str, socket_port: u16) -> Option<SocketAddr> {
 pub fn server(
     bound: BoundTcp,
     config: &WsListenerConfig,
-    tls: Option<(rustls::ServerConfig, Duration)>,
+    tls: Option<WssTls>,
     core: Arc<BrokerCore>,
     workers: usize,
 ) -> io::Result<actix_server::Server> {
@@ -80,22 +94,38 @@ pub fn server(
         proxy_address_header: Some(config.proxy_address_header.clone()).filter(|h| !h.is_empty()),
     };
     let path = config.path.clone();
+    let cn_as_username = tls.as_ref().is_some_and(|t| t.cn_as_username);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))
             .route(&path, web::get().to(upgrade))
+    })
+    .on_connect(move |conn, data| {
+        if cn_as_username {
+            if let Some(cn) = client_cert_cn(conn) {
+                data.insert(PeerCn(cn));
+            }
+        }
     })
     .workers(workers)
     .disable_signals()
     .shutdown_timeout(5)
     .max_connections(config.max_connections.max(1));
     let server = match tls {
-        Some((tls_config, handshake_timeout)) => server
-            .tls_handshake_timeout(handshake_timeout)
-            .listen_rustls_0_23(bound.listener, tls_config)?,
+        Some(tls) => server
+            .tls_handshake_timeout(tls.handshake_timeout)
+            .listen_rustls_0_23(bound.listener, tls.config)?,
         None => server.listen(bound.listener)?,
     };
     Ok(server.run())
+}
+
+/// The CN of the client certificate of a WSS connection (`conn` as actix-web hands it to
+/// `on_connect`), if it presented one.
+fn client_cert_cn(conn: &dyn std::any::Any) -> Option<ByteString> {
+    let tls = conn.downcast_ref::<TlsStream<actix_rt::net::TcpStream>>()?;
+    let cert = tls.get_ref().1.peer_certificates()?.first()?;
+    crate::listener::x509::common_name(cert).map(Into::into)
 }
 
 async fn upgrade(
@@ -153,7 +183,8 @@ async fn upgrade(
             peer,
             listener: state.info.name.clone(),
             slot: Some(slot),
-            username: None,
+            // `peer_cert_as_username = "cn"`: the certificate's CN, whatever CONNECT says.
+            username: req.conn_data::<PeerCn>().map(|cn| cn.0.clone()),
         },
     );
     let (from_session, to_session) = tokio::io::split(bridge_side);
