@@ -188,13 +188,7 @@ async fn accept(
                 }
             };
         let username = if tls.cn_as_username {
-            let cn = stream
-                .get_ref()
-                .1
-                .peer_certificates()
-                .and_then(|certs| certs.first())
-                .and_then(|cert| x509::common_name(cert));
-            cn.map(Into::into)
+            client_cert_cn(stream.get_ref().1).map(Into::into)
         } else {
             None
         };
@@ -210,4 +204,11 @@ async fn accept(
         );
     });
     Ok(())
+}
+
+/// The Common Name of the client certificate a TLS session presented, if any
+/// (`peer_cert_as_username = "cn"` on the ssl and wss listeners).
+pub fn client_cert_cn(session: &rustls::ServerConnection) -> Option<String> {
+    let cert = session.peer_certificates()?.first()?;
+    x509::common_name(cert)
 }

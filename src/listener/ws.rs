@@ -124,8 +124,7 @@ pub fn server(
 /// `on_connect`), if it presented one.
 fn client_cert_cn(conn: &dyn std::any::Any) -> Option<ByteString> {
     let tls = conn.downcast_ref::<TlsStream<actix_rt::net::TcpStream>>()?;
-    let cert = tls.get_ref().1.peer_certificates()?.first()?;
-    crate::listener::x509::common_name(cert).map(Into::into)
+    crate::listener::tls::client_cert_cn(tls.get_ref().1).map(Into::into)
 }
 
 async fn upgrade(
