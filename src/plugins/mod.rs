@@ -285,11 +285,7 @@ impl PluginHost {
         job: impl FnOnce(&Arc<BrokerCore>) -> R + Send + 'static,
     ) -> Result<R, PluginError> {
         let core = self.core()?;
-        let arbiter = self
-            .arbiter
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let arbiter = self.arbiter();
         match arbiter {
             Some(arbiter) if !IN_HOST_JOB.with(Cell::get) => {
                 let (tx, rx) = std::sync::mpsc::channel();
@@ -307,13 +303,17 @@ impl PluginHost {
         }
     }
 
-    /// Run `job` on the host's arbiter later (a new thread without one); do not wait.
-    fn schedule(&self, core: Arc<BrokerCore>, job: impl FnOnce(&Arc<BrokerCore>) + Send + 'static) {
-        let arbiter = self
-            .arbiter
+    /// The host's arbiter, once started.
+    fn arbiter(&self) -> Option<ArbiterHandle> {
+        self.arbiter
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone();
+            .clone()
+    }
+
+    /// Run `job` on the host's arbiter later (a new thread without one); do not wait.
+    fn schedule(&self, core: Arc<BrokerCore>, job: impl FnOnce(&Arc<BrokerCore>) + Send + 'static) {
+        let arbiter = self.arbiter();
         match arbiter {
             Some(arbiter) => {
                 arbiter.spawn_fn(move || {
