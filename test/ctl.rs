@@ -2,8 +2,9 @@
 //! in-process with its HTTP listener on an ephemeral port. What is asserted is what the operator
 //! sees: the printed lines, the exit code, and the effect on real MQTT clients.
 
+use crate::common::http::start_http_broker;
 use crate::common::wire::RawConnect;
-use crate::common::{options, start_broker, Client, RawClient, TempDir, WAIT};
+use crate::common::{options, Client, RawClient, TempDir, WAIT};
 use emqttd::app::Broker;
 use emqttd::mqtt::packet::ConnectReturnCode;
 use std::net::SocketAddr;
@@ -24,13 +25,7 @@ struct Node {
 }
 
 fn start_node(tag: &str, extra: &[(&str, &str)]) -> Node {
-    let mut pairs = vec![
-        ("EMQTTD_HTTP__ENABLE", "true"),
-        ("EMQTTD_HTTP__BIND", "127.0.0.1:0"),
-    ];
-    pairs.extend_from_slice(extra);
-    let broker = start_broker(&pairs);
-    let http = broker.listener_addr("http").expect("http listener");
+    let (broker, http) = start_http_broker(extra);
     let dir = TempDir::new(tag);
     let config = dir.write(
         "emqttd.toml",

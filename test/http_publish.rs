@@ -2,21 +2,10 @@
 //! with their QoS and retain flag; bad requests get 400 naming the field, bad credentials 401,
 //! and nothing of either is routed.
 
-use crate::common::{start_broker, Client, QoS};
+use crate::common::http::start_http_broker;
+use crate::common::{Client, QoS};
 use crate::tls::run_tool;
-use emqttd::app::Broker;
 use std::net::SocketAddr;
-
-fn start_http_broker(extra: &[(&str, &str)]) -> (Broker, SocketAddr) {
-    let mut pairs = vec![
-        ("EMQTTD_HTTP__ENABLE", "true"),
-        ("EMQTTD_HTTP__BIND", "127.0.0.1:0"),
-    ];
-    pairs.extend_from_slice(extra);
-    let broker = start_broker(&pairs);
-    let addr = broker.listener_addr("http").expect("http listener");
-    (broker, addr)
-}
 
 /// Runs curl with `args` against `url`; returns (status, body).
 async fn curl(url: String, args: &[&str]) -> (u16, String) {

@@ -414,6 +414,18 @@ async fn presence_can_be_enabled_and_disabled_at_run_time() {
         .assert_error(400, "enabled");
 }
 
+/// The `mqtt:tcp` entry of `GET /monitoring/listeners`.
+async fn tcp_listener(api: &Api) -> Value {
+    let listeners = api.result("/api/v2/monitoring/listeners").await;
+    listeners
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["protocol"] == "mqtt:tcp")
+        .expect("tcp listener")
+        .clone()
+}
+
 #[tokio::test]
 async fn node_monitoring_listeners_metrics_and_stats() {
     let (broker, http) = start_http_broker(&[]);
@@ -449,14 +461,7 @@ async fn node_monitoring_listeners_metrics_and_stats() {
         NODE
     );
 
-    let listeners = api.result("/api/v2/monitoring/listeners").await;
-    let tcp = listeners
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["protocol"] == "mqtt:tcp")
-        .expect("tcp listener")
-        .clone();
+    let tcp = tcp_listener(&api).await;
     assert_eq!(tcp["name"], "external");
     assert_eq!(tcp["listen"], broker.tcp_addr().to_string());
     assert_eq!(tcp["current_clients"], 1);
@@ -482,14 +487,7 @@ async fn node_monitoring_listeners_metrics_and_stats() {
         !tcp_info.shutdowns().is_empty()
     })
     .await;
-    let listeners = api.result("/api/v2/monitoring/listeners").await;
-    let tcp = listeners
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["protocol"] == "mqtt:tcp")
-        .expect("tcp listener")
-        .clone();
+    let tcp = tcp_listener(&api).await;
     assert_eq!(tcp["shutdown_count"], 1, "{tcp}");
     assert_eq!(tcp["shutdown_reasons"], json!({"closed": 1}), "{tcp}");
     assert_eq!(tcp["current_clients"], 1, "{tcp}");
